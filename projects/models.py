@@ -1,0 +1,475 @@
+import calendar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from partners.models import Partner
+
+# The sane range for every year the tracker holds: the programs it records began in the
+# post-war era, and nothing is planned further ahead than this.
+MIN_YEAR = 1945
+MAX_YEAR = 2100
+
+
+class SlugManager(models.Manager):
+    """Reference data looked up by slug, so fixtures name records rather than ids."""
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Field(models.Model):
+    """A thematic area of assistance: HA/DR, maritime security, PKO, underwater medicine..."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    name_ja = models.CharField(_("Japanese name"), max_length=200, blank=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords()
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("field")
+        verbose_name_plural = _("fields")
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Program(models.Model):
+    """A framework projects run under: the MOD capacity building assistance program, the
+    Vientiane Vision, the ADMM-Plus Experts' Working Groups, ..."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    name_ja = models.CharField(_("Japanese name"), max_length=200, blank=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    start_year = models.PositiveSmallIntegerField(
+        _("start year"), null=True, blank=True, help_text=_("The year the program began, where a source states it.")
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords()
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_year__isnull=True) | Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
+                name="%(app_label)s_%(class)s_start_year_in_range",
+                violation_error_message=_("Start year must be between %(min)s and %(max)s.")
+                % {"min": MIN_YEAR, "max": MAX_YEAR},
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class Source(models.Model):
+    """A document the tracker's records come from."""
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=500)
+    author = models.CharField(_("author"), max_length=300, blank=True)
+    publisher = models.CharField(_("publisher"), max_length=300, blank=True)
+    year = models.PositiveSmallIntegerField(_("year of publication"), null=True, blank=True)
+    filename = models.CharField(
+        _("file name"), max_length=200, blank=True, help_text=_("The plain-text copy in SOURCES_DIR.")
+    )
+    url = models.URLField(_("URL"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords()
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["year", "title"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class ProjectQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(published=True)
+
+    def for_user(self, user):
+        """Everything for staff who may view projects; the published ones for anyone else."""
+        if user is not None and user.is_active and user.has_perm("projects.view_project"):
+            return self.all()
+        return self.public()
+
+    def active_in(self, year):
+        """Projects running in the given year: start <= year <= end, or open-ended."""
+        return self.filter(Q(end_year__isnull=True) | Q(end_year__gte=year), start_year__lte=year)
+
+
+class ProjectManager(models.Manager.from_queryset(ProjectQuerySet)):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Project(models.Model):
+    """A program's work with one or more partners in one or more fields over a span of years."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        ONGOING = "ongoing", _("Ongoing")
+        COMPLETED = "completed", _("Completed")
+        SUSPENDED = "suspended", _("Suspended")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    title = models.CharField(_("title"), max_length=300)
+    slug = models.SlugField(_("slug"), max_length=150, unique=True)
+    program = models.ForeignKey(
+        Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="projects"
+    )
+    partners = models.ManyToManyField(Partner, verbose_name=_("partners"), related_name="projects")
+    fields = models.ManyToManyField(Field, verbose_name=_("fields"), related_name="projects")
+    start_year = models.PositiveSmallIntegerField(_("start year"))
+    end_year = models.PositiveSmallIntegerField(
+        _("end year"), null=True, blank=True, help_text=_("Leave empty while the project has no set end.")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    cooperating_countries = CountryField(
+        _("co-operating countries"),
+        multiple=True,
+        blank=True,
+        help_text=_("Other countries providing assistance alongside Japan (the US, Australia, the UK...)."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    published = models.BooleanField(
+        _("published"), default=False, help_text=_("Drafts are visible to staff only.")
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    history = HistoricalRecords(m2m_fields=[partners, fields])
+    objects = ProjectManager()
+
+    class Meta:
+        ordering = ["start_year", "title"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        indexes = [
+            models.Index(fields=["status"], name="projects_project_status_idx"),
+            models.Index(fields=["start_year", "end_year"], name="projects_project_years_idx"),
+            models.Index(fields=["published", "start_year"], name="projects_project_pub_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
+                name="%(app_label)s_%(class)s_start_year_in_range",
+                violation_error_message=_("Start year must be between %(min)s and %(max)s.")
+                % {"min": MIN_YEAR, "max": MAX_YEAR},
+            ),
+            models.CheckConstraint(
+                condition=Q(end_year__isnull=True) | Q(end_year__gte=MIN_YEAR, end_year__lte=MAX_YEAR),
+                name="%(app_label)s_%(class)s_end_year_in_range",
+                violation_error_message=_("End year must be between %(min)s and %(max)s.")
+                % {"min": MIN_YEAR, "max": MAX_YEAR},
+            ),
+            models.CheckConstraint(
+                condition=Q(end_year__isnull=True) | Q(end_year__gte=F("start_year")),
+                name="%(app_label)s_%(class)s_end_year_not_before_start_year",
+                violation_error_message=_("End year cannot be before start year."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self.version += 1
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        errors = {}
+        if self.end_year is not None and self.start_year is not None and self.end_year < self.start_year:
+            errors["end_year"] = _("End year (%(end)s) cannot be before start year (%(start)s).") % {
+                "end": self.end_year,
+                "start": self.start_year,
+            }
+        if self.pk and self.start_year is not None and not errors:
+            outside = self.activities.exclude(year__gte=self.start_year)
+            if self.end_year is not None:
+                outside = self.activities.exclude(year__gte=self.start_year, year__lte=self.end_year)
+            first = outside.order_by("year").first()
+            if first is not None:
+                errors["start_year" if first.year < self.start_year else "end_year"] = _(
+                    "The activity “%(activity)s” (%(year)s) would fall outside the project's years."
+                ) % {"activity": first.title, "year": first.year}
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def years_display(self):
+        if self.end_year is None:
+            return f"{self.start_year}–"
+        if self.end_year == self.start_year:
+            return str(self.start_year)
+        return f"{self.start_year}–{self.end_year}"
+
+
+class ActivityQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(project__published=True)
+
+    def for_user(self, user):
+        if user is not None and user.is_active and user.has_perm("projects.view_activity"):
+            return self.all()
+        return self.public()
+
+
+class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):
+    def get_by_natural_key(self, project_slug, slug):
+        return self.get(project__slug=project_slug, slug=slug)
+
+
+class Activity(models.Model):
+    """What a project did and when, to the precision the source gives: a year, a month or a day.
+
+    The date is held as year, month and day, with month and day empty where the source
+    does not state them, so a year stays a year.
+    """
+
+    class Kind(models.TextChoices):
+        SEMINAR = "seminar", _("Seminar")
+        TRAINING = "training", _("Training")
+        EXERCISE = "exercise", _("Exercise")
+        INVITATION_PROGRAM = "invitation_program", _("Invitation program")
+        SHIP_RIDER_PROGRAM = "ship_rider_program", _("Ship rider program")
+        EQUIPMENT_TRANSFER = "equipment_transfer", _("Equipment transfer")
+        DIALOGUE = "dialogue", _("Dialogue or meeting")
+        AGREEMENT = "agreement", _("Agreement or memorandum")
+        DEPLOYMENT = "deployment", _("Deployment")
+        OTHER = "other", _("Other")
+
+    class Precision(models.TextChoices):
+        YEAR = "year", _("Year")
+        MONTH = "month", _("Month")
+        DAY = "day", _("Day")
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="activities"
+    )
+    title = models.CharField(_("title"), max_length=300)
+    slug = models.SlugField(
+        _("slug"), max_length=150, blank=True, help_text=_("Unique within the project; made from the title if empty.")
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), null=True, blank=True)
+    day = models.PositiveSmallIntegerField(_("day"), null=True, blank=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    location_country = CountryField(_("country of location"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords()
+    objects = ActivityManager()
+
+    class Meta:
+        ordering = [
+            "year",
+            F("month").asc(nulls_first=True),
+            F("day").asc(nulls_first=True),
+            "id",
+        ]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [models.Index(fields=["year"], name="projects_activity_year_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "slug"],
+                name="%(app_label)s_%(class)s_unique_slug_per_project",
+                violation_error_message=_("Another activity of this project already has this slug."),
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=MIN_YEAR, year__lte=MAX_YEAR),
+                name="%(app_label)s_%(class)s_year_in_range",
+                violation_error_message=_("Year must be between %(min)s and %(max)s.")
+                % {"min": MIN_YEAR, "max": MAX_YEAR},
+            ),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True) | Q(month__gte=1, month__lte=12),
+                name="%(app_label)s_%(class)s_month_in_range",
+                violation_error_message=_("Month must be between 1 and 12."),
+            ),
+            models.CheckConstraint(
+                condition=Q(day__isnull=True)
+                | (
+                    Q(month__isnull=False, day__gte=1)
+                    & (
+                        Q(month__in=[1, 3, 5, 7, 8, 10, 12], day__lte=31)
+                        | Q(month__in=[4, 6, 9, 11], day__lte=30)
+                        | Q(month=2, day__lte=29)
+                    )
+                ),
+                name="%(app_label)s_%(class)s_day_valid_for_month",
+                violation_error_message=_("Day must be a day of the given month (and needs a month)."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.date_display})"
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self._unique_slug()
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (*self.project.natural_key(), self.slug)
+
+    natural_key.dependencies = ["projects.project"]
+
+    def clean(self):
+        errors = {}
+        if self.day is not None and self.month is None:
+            errors["day"] = _("A day needs a month: give the month too, or leave the day empty.")
+        elif self.day is not None and self.month is not None and self.year is not None:
+            if 1 <= self.month <= 12 and not 1 <= self.day <= calendar.monthrange(self.year, self.month)[1]:
+                errors["day"] = _("%(year)s-%(month)02d has no day %(day)s.") % {
+                    "year": self.year,
+                    "month": self.month,
+                    "day": self.day,
+                }
+        project = self.project if self.project_id else None
+        if project is not None and self.year is not None:
+            end = project.end_year
+            if self.year < project.start_year or (end is not None and self.year > end):
+                errors["year"] = _(
+                    "The activity's year (%(year)s) is outside its project's years (%(span)s)."
+                ) % {"year": self.year, "span": project.years_display}
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def precision(self):
+        if self.day is not None:
+            return self.Precision.DAY
+        if self.month is not None:
+            return self.Precision.MONTH
+        return self.Precision.YEAR
+
+    @property
+    def date_display(self):
+        if self.month is None:
+            return str(self.year)
+        if self.day is None:
+            return f"{calendar.month_name[self.month]} {self.year}"
+        return f"{self.day} {calendar.month_name[self.month]} {self.year}"
+
+    def _unique_slug(self):
+        base = slugify(self.title)[:140] or "activity"
+        slug, n = base, 2
+        siblings = Activity.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
+        while siblings.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
+class CitationQuerySet(models.QuerySet):
+    def public(self):
+        """Citations of published records only (a draft project's citations stay hidden)."""
+        return self.filter(
+            Q(project__published=True)
+            | Q(activity__project__published=True)
+            | Q(partner__published=True)
+            | Q(field__isnull=False)
+            | Q(program__isnull=False)
+        )
+
+
+class Citation(models.Model):
+    """The passage of a source that supports one record: a partner, field, program,
+    project or activity (exactly one of them)."""
+
+    source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="citations")
+    section = models.CharField(
+        _("section"), max_length=300, help_text=_("The section heading (and table name) the passage is under.")
+    )
+    excerpt = models.TextField(_("excerpt"), help_text=_("A short passage quoted from the source, word for word."))
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("partner")
+    )
+    field = models.ForeignKey(
+        Field, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("field")
+    )
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("program")
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("project")
+    )
+    activity = models.ForeignKey(
+        Activity, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("activity")
+    )
+
+    history = HistoricalRecords()
+    objects = CitationQuerySet.as_manager()
+
+    TARGETS = ("partner", "field", "program", "project", "activity")
+
+    class Meta:
+        ordering = ["source", "id"]
+        verbose_name = _("citation")
+        verbose_name_plural = _("citations")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(partner__isnull=False, field__isnull=True, program__isnull=True, project__isnull=True, activity__isnull=True)
+                    | Q(partner__isnull=True, field__isnull=False, program__isnull=True, project__isnull=True, activity__isnull=True)
+                    | Q(partner__isnull=True, field__isnull=True, program__isnull=False, project__isnull=True, activity__isnull=True)
+                    | Q(partner__isnull=True, field__isnull=True, program__isnull=True, project__isnull=False, activity__isnull=True)
+                    | Q(partner__isnull=True, field__isnull=True, program__isnull=True, project__isnull=True, activity__isnull=False)
+                ),
+                name="%(app_label)s_%(class)s_exactly_one_target",
+                violation_error_message=_(
+                    "A citation supports exactly one record: a partner, a field, a program, a project or an activity."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(excerpt=""),
+                name="%(app_label)s_%(class)s_excerpt_not_empty",
+                violation_error_message=_("The excerpt cannot be empty."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source.title}, {self.section}"
+
+    @property
+    def target(self):
+        for name in self.TARGETS:
+            if getattr(self, f"{name}_id") is not None:
+                return getattr(self, name)
+        return None
