@@ -121,7 +121,9 @@ class ProjectQuerySet(models.QuerySet):
         return self.public()
 
     def active_in(self, year):
-        """Projects running in the given year: start <= year <= end, or open-ended."""
+        """Projects running in the given year: start <= year <= end, or open-ended.
+
+        A project whose start year the sources do not state is not counted in any year."""
         return self.filter(Q(end_year__isnull=True) | Q(end_year__gte=year), start_year__lte=year)
 
 
@@ -142,12 +144,15 @@ class Project(models.Model):
 
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
-    program = models.ForeignKey(
-        Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="projects"
-    )
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="projects")
     partners = models.ManyToManyField(Partner, verbose_name=_("partners"), related_name="projects")
     fields = models.ManyToManyField(Field, verbose_name=_("fields"), related_name="projects")
-    start_year = models.PositiveSmallIntegerField(_("start year"))
+    start_year = models.PositiveSmallIntegerField(
+        _("start year"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty only where the sources do not state when the project began."),
+    )
     end_year = models.PositiveSmallIntegerField(
         _("end year"), null=True, blank=True, help_text=_("Leave empty while the project has no set end.")
     )
@@ -159,9 +164,7 @@ class Project(models.Model):
         help_text=_("Other countries providing assistance alongside Japan (the US, Australia, the UK...)."),
     )
     description = models.TextField(_("description"), blank=True)
-    published = models.BooleanField(
-        _("published"), default=False, help_text=_("Drafts are visible to staff only.")
-    )
+    published = models.BooleanField(_("published"), default=False, help_text=_("Drafts are visible to staff only."))
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -180,7 +183,7 @@ class Project(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
+                condition=Q(start_year__isnull=True) | Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
                 name="%(app_label)s_%(class)s_start_year_in_range",
                 violation_error_message=_("Start year must be between %(min)s and %(max)s.")
                 % {"min": MIN_YEAR, "max": MAX_YEAR},
@@ -192,7 +195,7 @@ class Project(models.Model):
                 % {"min": MIN_YEAR, "max": MAX_YEAR},
             ),
             models.CheckConstraint(
-                condition=Q(end_year__isnull=True) | Q(end_year__gte=F("start_year")),
+                condition=Q(end_year__isnull=True) | Q(start_year__isnull=True) | Q(end_year__gte=F("start_year")),
                 name="%(app_label)s_%(class)s_end_year_not_before_start_year",
                 violation_error_message=_("End year cannot be before start year."),
             ),
@@ -216,20 +219,35 @@ class Project(models.Model):
                 "end": self.end_year,
                 "start": self.start_year,
             }
-        if self.pk and self.start_year is not None and not errors:
-            outside = self.activities.exclude(year__gte=self.start_year)
-            if self.end_year is not None:
-                outside = self.activities.exclude(year__gte=self.start_year, year__lte=self.end_year)
+        if self.pk and not errors:
+            outside = self.activities.filter(self._outside_span_q())
             first = outside.order_by("year").first()
             if first is not None:
-                errors["start_year" if first.year < self.start_year else "end_year"] = _(
+                early = self.start_year is not None and first.year < self.start_year
+                errors["start_year" if early else "end_year"] = _(
                     "The activity “%(activity)s” (%(year)s) would fall outside the project's years."
                 ) % {"activity": first.title, "year": first.year}
         if errors:
             raise ValidationError(errors)
 
+    def _outside_span_q(self):
+        q = Q(pk__in=[])
+        if self.start_year is not None:
+            q |= Q(year__lt=self.start_year)
+        if self.end_year is not None:
+            q |= Q(year__gt=self.end_year)
+        return q
+
+    def covers_year(self, year):
+        """Whether an activity in this year lies inside the project's span."""
+        if self.start_year is not None and year < self.start_year:
+            return False
+        return self.end_year is None or year <= self.end_year
+
     @property
     def years_display(self):
+        if self.start_year is None:
+            return _("years not stated") if self.end_year is None else f"–{self.end_year}"
         if self.end_year is None:
             return f"{self.start_year}–"
         if self.end_year == self.start_year:
@@ -276,9 +294,7 @@ class Activity(models.Model):
         MONTH = "month", _("Month")
         DAY = "day", _("Day")
 
-    project = models.ForeignKey(
-        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="activities"
-    )
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="activities")
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(
         _("slug"), max_length=150, blank=True, help_text=_("Unique within the project; made from the title if empty.")
@@ -355,20 +371,23 @@ class Activity(models.Model):
         errors = {}
         if self.day is not None and self.month is None:
             errors["day"] = _("A day needs a month: give the month too, or leave the day empty.")
-        elif self.day is not None and self.month is not None and self.year is not None:
-            if 1 <= self.month <= 12 and not 1 <= self.day <= calendar.monthrange(self.year, self.month)[1]:
-                errors["day"] = _("%(year)s-%(month)02d has no day %(day)s.") % {
-                    "year": self.year,
-                    "month": self.month,
-                    "day": self.day,
-                }
+        elif (
+            self.day is not None
+            and self.year is not None
+            and 1 <= self.month <= 12
+            and not 1 <= self.day <= calendar.monthrange(self.year, self.month)[1]
+        ):
+            errors["day"] = _("%(year)s-%(month)02d has no day %(day)s.") % {
+                "year": self.year,
+                "month": self.month,
+                "day": self.day,
+            }
         project = self.project if self.project_id else None
-        if project is not None and self.year is not None:
-            end = project.end_year
-            if self.year < project.start_year or (end is not None and self.year > end):
-                errors["year"] = _(
-                    "The activity's year (%(year)s) is outside its project's years (%(span)s)."
-                ) % {"year": self.year, "span": project.years_display}
+        if project is not None and self.year is not None and not project.covers_year(self.year):
+            errors["year"] = _("The activity's year (%(year)s) is outside its project's years (%(span)s).") % {
+                "year": self.year,
+                "span": project.years_display,
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -446,11 +465,41 @@ class Citation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(partner__isnull=False, field__isnull=True, program__isnull=True, project__isnull=True, activity__isnull=True)
-                    | Q(partner__isnull=True, field__isnull=False, program__isnull=True, project__isnull=True, activity__isnull=True)
-                    | Q(partner__isnull=True, field__isnull=True, program__isnull=False, project__isnull=True, activity__isnull=True)
-                    | Q(partner__isnull=True, field__isnull=True, program__isnull=True, project__isnull=False, activity__isnull=True)
-                    | Q(partner__isnull=True, field__isnull=True, program__isnull=True, project__isnull=True, activity__isnull=False)
+                    Q(
+                        partner__isnull=False,
+                        field__isnull=True,
+                        program__isnull=True,
+                        project__isnull=True,
+                        activity__isnull=True,
+                    )
+                    | Q(
+                        partner__isnull=True,
+                        field__isnull=False,
+                        program__isnull=True,
+                        project__isnull=True,
+                        activity__isnull=True,
+                    )
+                    | Q(
+                        partner__isnull=True,
+                        field__isnull=True,
+                        program__isnull=False,
+                        project__isnull=True,
+                        activity__isnull=True,
+                    )
+                    | Q(
+                        partner__isnull=True,
+                        field__isnull=True,
+                        program__isnull=True,
+                        project__isnull=False,
+                        activity__isnull=True,
+                    )
+                    | Q(
+                        partner__isnull=True,
+                        field__isnull=True,
+                        program__isnull=True,
+                        project__isnull=True,
+                        activity__isnull=False,
+                    )
                 ),
                 name="%(app_label)s_%(class)s_exactly_one_target",
                 violation_error_message=_(
