@@ -1,0 +1,51 @@
+# The two commands: `make run` (set up and serve on SQLite with the seed data) and
+# `make test` (the whole suite). Everything else here supports them.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The developer setup is the one place DEBUG is turned on.
+DEV := DEBUG=true
+
+.PHONY: run serve test lint superuser reseed clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py seed
+	@echo
+	@echo "The tracker is starting at http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)."
+	@echo "To create the first admin user, run in another terminal:  make superuser"
+	@echo
+	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+superuser: $(VENV)/.installed-run
+	$(DEV) $(PY) manage.py createsuperuser
+
+# Deletes all tracker data (not users) and loads the seed data again, on purpose.
+reseed: $(VENV)/.installed-run
+	$(DEV) $(PY) manage.py seed --reload
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	SECRET_KEY=makemigrations-check-only $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
