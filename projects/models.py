@@ -168,8 +168,11 @@ class Project(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Title, description and the names of partners and fields, kept up to date by
+    # projects.search; the full-text index (PostgreSQL) and the SQLite fallback read it.
+    search_document = models.TextField(editable=False, blank=True, default="")
 
-    history = HistoricalRecords(m2m_fields=[partners, fields])
+    history = HistoricalRecords(m2m_fields=[partners, fields], excluded_fields=["search_document"])
     objects = ProjectManager()
 
     class Meta:
@@ -205,8 +208,11 @@ class Project(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        from projects.search import project_search_document
+
         if not self._state.adding:
             self.version += 1
+        self.search_document = project_search_document(self)
         super().save(*args, **kwargs)
 
     def natural_key(self):

@@ -51,7 +51,9 @@ class TestProjectYears:
     def test_it_rejects_an_end_year_outside_the_sane_range(self, program):
         with pytest.raises(ValidationError):
             _project(program, end_year=MAX_YEAR + 5).full_clean()
-        _assert_db_refuses("projects_project_end_year_in_range", lambda: _project(program, end_year=MAX_YEAR + 5).save())
+        _assert_db_refuses(
+            "projects_project_end_year_in_range", lambda: _project(program, end_year=MAX_YEAR + 5).save()
+        )
 
     def test_a_start_year_the_sources_do_not_state_may_stay_empty(self, program):
         project = _project(program, start_year=None, end_year=None)

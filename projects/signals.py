@@ -1,0 +1,35 @@
+"""Keep each project's search document current when what it is built from changes."""
+
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+from partners.models import Partner
+from projects.models import Field, Project
+from projects.search import project_refresh_search
+
+
+@receiver(m2m_changed, sender=Project.partners.through)
+@receiver(m2m_changed, sender=Project.fields.through)
+def refresh_after_membership_change(sender, instance, action, reverse, pk_set, **kwargs):
+    if reverse and action == "pre_clear":
+        # After a clear the partner or field no longer knows its projects: note them now.
+        instance._projects_before_clear = list(instance.projects.values_list("pk", flat=True))
+        return
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if reverse:
+        # A partner or field gained or lost projects: refresh those projects.
+        if action == "post_clear":
+            pk_set = getattr(instance, "_projects_before_clear", [])
+        projects = Project.objects.filter(pk__in=pk_set or [])
+    else:
+        projects = Project.objects.filter(pk=instance.pk)
+    project_refresh_search(projects=projects)
+
+
+@receiver(post_save, sender=Partner)
+@receiver(post_save, sender=Field)
+def refresh_after_rename(sender, instance, created, raw, **kwargs):
+    if raw or created:
+        return
+    project_refresh_search(projects=instance.projects.all())
