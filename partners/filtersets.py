@@ -1,0 +1,29 @@
+"""The filters of partners, used by the API list and the public partner pages."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Partner
+from projects.filtersets import CountryFilter, StrictBooleanFilter
+
+
+class PartnerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
+    country = CountryFilter(field_name="country", label=_("Country"))
+    region = django_filters.MultipleChoiceFilter(choices=Partner.Region.choices, label=_("Region"))
+    kind = django_filters.MultipleChoiceFilter(choices=Partner.Kind.choices, label=_("Kind"))
+    asean = StrictBooleanFilter(field_name="asean_member", label=_("ASEAN member"))
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("country", "country"), ("region", "region")), label=_("Order by")
+    )
+
+    class Meta:
+        model = Partner
+        fields = []
+
+    def filter_q(self, queryset, name, value):
+        condition = Q()
+        for word in value.split():
+            condition &= Q(name__icontains=word) | Q(name_ja__icontains=word) | Q(description__icontains=word)
+        return queryset.filter(condition)
