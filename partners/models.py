@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
@@ -105,6 +106,9 @@ class Partner(models.Model):
         if not self._state.adding:
             self.version += 1
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("partners:partner-detail", kwargs={"slug": self.slug})
 
     def natural_key(self):
         return (self.slug,)

@@ -1,7 +1,9 @@
-"""Root URLs: the admin back office (the API and public pages join here)."""
+"""Root URLs: the admin back office, the API (versioned, not translated) and the public
+site (English at /, Japanese under /ja/)."""
 
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "Capacity Building Tracker"
 admin.site.site_title = "Capacity Building Tracker"
@@ -9,4 +11,12 @@ admin.site.index_title = "Back office"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("tracker.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+urlpatterns += i18n_patterns(
+    path("partners/", include("partners.urls")),
+    path("", include("projects.urls")),
+    prefix_default_language=False,
+)
