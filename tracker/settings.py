@@ -133,6 +133,13 @@ else:
     # Wait for a lock rather than fail at once when two requests write together.
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 
+# Cache: local memory by default (one process); Redis in production, shared by every
+# app server (CACHE_URL=redis://127.0.0.1:6379/1).
+try:
+    CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://tracker")}
+except Exception as exc:
+    raise ImproperlyConfigured(f"CACHE_URL is not a valid cache URL: {exc}") from exc
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,11 +5,14 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from tracker.health import healthz
+
 admin.site.site_header = "Capacity Building Tracker"
 admin.site.site_title = "Capacity Building Tracker"
 admin.site.index_title = "Back office"
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tracker.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
