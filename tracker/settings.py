@@ -140,6 +140,9 @@ try:
 except Exception as exc:
     raise ImproperlyConfigured(f"CACHE_URL is not a valid cache URL: {exc}") from exc
 
+# Backups (manage.py export_data) keep datetimes to the microsecond.
+SERIALIZATION_MODULES = {"backup-json": "projects.backup_format"}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
