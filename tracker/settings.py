@@ -6,6 +6,7 @@ README for the full list). A bad value fails loudly at start-up with
 ImproperlyConfigured rather than being silently replaced by a default.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "import_export",
+    "axes",
     "partners",
     "projects",
 ]
@@ -90,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # After authentication: refuses locked-out login attempts (django-axes).
+    "axes.middleware.AxesMiddleware",
     # Last, so it sees the exceptions of the views (a database outage becomes a 503).
     "tracker.db_errors.DatabaseUnavailableMiddleware",
 ]
@@ -147,6 +151,26 @@ SERIALIZATION_MODULES = {"backup-json": "projects.backup_format"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Brute-force protection for the admin login (django-axes): after AXES_FAILURE_LIMIT
+# failed attempts an account/IP pair is locked out for AXES_COOLOFF_MINUTES; other users,
+# and API tokens (which never go through the login form), are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _env_int("AXES_FAILURE_LIMIT", 5, 1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=_env_int("AXES_COOLOFF_MINUTES", 15, 1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Behind a load balancer the client address is the first of X-Forwarded-For; trust it
+# only when told to (AXES_IPWARE_PROXY_COUNT = number of proxies in front).
+AXES_IPWARE_PROXY_COUNT = _env_int("AXES_IPWARE_PROXY_COUNT", 0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -165,14 +189,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Production serves hashed, compressed files listed in a manifest written by
+# `collectstatic`; development and the test suite serve the files as they are.
+STATIC_MANIFEST = _env_bool("STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }

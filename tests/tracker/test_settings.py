@@ -16,7 +16,7 @@ PROBE = "import django; django.setup(); from django.conf import settings; print(
 
 
 def _settings(env, expr="'ok'"):
-    inherited = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "SECURE_SSL_REDIRECT"}
+    inherited = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "SECURE_SSL_REDIRECT", "STATIC_MANIFEST"}
     clean = {k: v for k, v in os.environ.items() if k not in inherited}
     clean.update({"DJANGO_SETTINGS_MODULE": "tracker.settings"}, **env)
     return subprocess.run(
@@ -64,7 +64,9 @@ def test_postgres_connections_persist_and_are_health_checked():
     assert result.stdout.strip() == "(60, True)"
 
 
-@pytest.mark.parametrize("flag", ["SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"])
+@pytest.mark.parametrize(
+    "flag", ["SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "STATIC_MANIFEST"]
+)
 def test_production_defaults_are_secure(flag):
     result = _settings({"SECRET_KEY": "x" * 50}, f"settings.{flag}")
     assert result.stdout.strip() == "True"
