@@ -153,7 +153,9 @@ class Project(models.Model):
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
     program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="projects")
     partners = models.ManyToManyField(Partner, verbose_name=_("partners"), related_name="projects")
-    fields = models.ManyToManyField(Field, verbose_name=_("fields"), related_name="projects")
+    # Optional: some sources describe a project (an exercise, a memorandum) without naming
+    # a thematic field, and the tracker does not invent one.
+    fields = models.ManyToManyField(Field, verbose_name=_("fields"), related_name="projects", blank=True)
     start_year = models.PositiveSmallIntegerField(
         _("start year"),
         null=True,
