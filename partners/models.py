@@ -104,7 +104,10 @@ class Partner(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            self.version += 1
+            # Count from the stored version, not this instance's (a revert from history
+            # saves an old copy): every save moves the version forward.
+            stored = type(self).objects.filter(pk=self.pk).values_list("version", flat=True).first()
+            self.version = (stored if stored is not None else self.version) + 1
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -220,7 +220,10 @@ class Project(models.Model):
         from projects.search import project_search_document
 
         if not self._state.adding:
-            self.version += 1
+            # Count from the stored version, not this instance's (a revert from history
+            # saves an old copy): every save moves the version forward.
+            stored = type(self).objects.filter(pk=self.pk).values_list("version", flat=True).first()
+            self.version = (stored if stored is not None else self.version) + 1
         self.search_document = project_search_document(self)
         super().save(*args, **kwargs)
 

@@ -1,0 +1,29 @@
+"""The back office for partners."""
+
+from django.contrib import admin
+
+from partners.models import Partner
+from partners.resources import PartnerResource
+from projects.admin import SpreadsheetAdmin, citation_inline
+from projects.forms import OptimisticLockForm
+
+
+class PartnerForm(OptimisticLockForm):
+    class Meta:
+        model = Partner
+        fields = "__all__"
+
+
+@admin.register(Partner)
+class PartnerAdmin(SpreadsheetAdmin):
+    form = PartnerForm
+    resource_classes = [PartnerResource]
+    list_display = ["name", "name_ja", "kind", "country", "region", "asean_member", "parent", "published"]
+    list_filter = ["kind", "region", "asean_member", "published"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "name_ja", "slug", "country"]
+    date_hierarchy = "updated"
+    autocomplete_fields = ["parent"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["version", "created", "updated"]
+    inlines = [citation_inline("partner")]

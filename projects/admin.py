@@ -1,0 +1,178 @@
+"""The back office for projects, activities, fields, programs, sources and citations."""
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
+
+from projects import services
+from projects.forms import OptimisticLockForm
+from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.resources import ProjectResource
+
+
+class SpreadsheetAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+    """Import/export as CSV or XLSX (with a preview before anything is written), plus
+    the change history with revert."""
+
+    import_formats = [CSV, XLSX]
+    export_formats = [CSV, XLSX]
+
+
+class CitationInline(admin.TabularInline):
+    model = Citation
+    extra = 0
+    fields = ["source", "section", "excerpt"]
+    autocomplete_fields = ["source"]
+
+
+def citation_inline(target):
+    """A citations inline for one kind of record (Citation has one FK per target)."""
+    return type(f"{target.title()}CitationInline", (CitationInline,), {"fk_name": target})
+
+
+class ActivityInline(admin.TabularInline):
+    model = Activity
+    extra = 0
+    fields = ["title", "kind", "year", "month", "day", "location", "location_country"]
+    show_change_link = True
+
+
+class ActiveInYearFilter(admin.SimpleListFilter):
+    title = _("active in decade")
+    parameter_name = "decade"
+
+    def lookups(self, request, model_admin):
+        years = Project.objects.exclude(start_year=None).values_list("start_year", flat=True)
+        decades = sorted({y // 10 * 10 for y in years})
+        return [(str(d), f"{d}s") for d in decades]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            decade = int(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(Q(end_year__isnull=True) | Q(end_year__gte=decade), start_year__lte=decade + 9)
+
+
+def _set_status_action(status):
+    label = Project.Status(status).label
+
+    def action(modeladmin, request, queryset):
+        count = services.project_set_status(projects=queryset, status=status, user=request.user)
+        modeladmin._report(request, count, _("set to “%(status)s”") % {"status": label})
+
+    action.__name__ = f"set_status_{status}"
+    action.short_description = _("Set status of selected projects to “%(status)s”") % {"status": label}
+    action.allowed_permissions = ("change",)
+    return action
+
+
+class ProjectForm(OptimisticLockForm):
+    class Meta:
+        model = Project
+        fields = "__all__"
+
+
+@admin.register(Project)
+class ProjectAdmin(SpreadsheetAdmin):
+    form = ProjectForm
+    resource_classes = [ProjectResource]
+    list_display = ["title", "program", "partner_list", "field_list", "years", "status", "published", "updated"]
+    list_filter = ["status", "published", ActiveInYearFilter, "program", "fields", "partners__region"]
+    list_select_related = ["program"]
+    search_fields = ["title", "slug", "description", "partners__name", "fields__name"]
+    date_hierarchy = "updated"
+    autocomplete_fields = ["program", "partners", "fields"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["version", "created", "updated"]
+    inlines = [ActivityInline, citation_inline("project")]
+    actions = ["publish", "unpublish", *[_set_status_action(s) for s in Project.Status.values]]
+    history_list_display = ["status", "published"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("partners", "fields")
+
+    @admin.display(description=_("partners"))
+    def partner_list(self, obj):
+        return ", ".join(p.name for p in obj.partners.all())
+
+    @admin.display(description=_("fields"))
+    def field_list(self, obj):
+        return ", ".join(f.name for f in obj.fields.all())
+
+    @admin.display(description=_("years"), ordering="start_year")
+    def years(self, obj):
+        return obj.years_display
+
+    def _report(self, request, count, verb):
+        self.message_user(
+            request,
+            ngettext("%(count)d project %(verb)s.", "%(count)d projects %(verb)s.", count)
+            % {"count": count, "verb": verb},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Publish selected projects"), permissions=["change"])
+    def publish(self, request, queryset):
+        self._report(request, services.project_publish(projects=queryset, user=request.user), _("published"))
+
+    @admin.action(description=_("Unpublish selected projects"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._report(request, services.project_unpublish(projects=queryset, user=request.user), _("unpublished"))
+
+
+@admin.register(Activity)
+class ActivityAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "project", "kind", "date", "location"]
+    list_filter = ["kind", "year", "project__program"]
+    list_select_related = ["project"]
+    search_fields = ["title", "description", "location", "project__title"]
+    autocomplete_fields = ["project"]
+    inlines = [citation_inline("activity")]
+
+    @admin.display(description=_("date"), ordering="year")
+    def date(self, obj):
+        return obj.date_display
+
+
+@admin.register(Field)
+class FieldAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "name_ja", "slug"]
+    search_fields = ["name", "name_ja", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [citation_inline("field")]
+
+
+@admin.register(Program)
+class ProgramAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "name_ja", "start_year", "slug"]
+    search_fields = ["name", "name_ja", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [citation_inline("program")]
+
+
+@admin.register(Source)
+class SourceAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "author", "year", "filename"]
+    list_filter = ["year"]
+    search_fields = ["title", "author", "publisher"]
+
+
+@admin.register(Citation)
+class CitationAdmin(SimpleHistoryAdmin):
+    list_display = ["source", "section", "short_excerpt", "target"]
+    list_filter = ["source"]
+    list_select_related = ["source", "partner", "field", "program", "project", "activity"]
+    search_fields = ["excerpt", "section", "project__title", "partner__name", "activity__title"]
+    autocomplete_fields = ["source", "partner", "field", "program", "project", "activity"]
+
+    @admin.display(description=_("excerpt"))
+    def short_excerpt(self, obj):
+        return obj.excerpt if len(obj.excerpt) <= 80 else obj.excerpt[:77] + "…"
