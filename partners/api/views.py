@@ -1,0 +1,24 @@
+from partners.api.serializers import PartnerSerializer
+from partners.filtersets import PartnerFilterSet
+from partners.models import Partner
+from projects.api.views import TrackerViewSet, _citations
+
+
+class PartnerViewSet(TrackerViewSet):
+    serializer_class = PartnerSerializer
+    filterset_class = PartnerFilterSet
+    csv_columns = [
+        ("slug", lambda p: p.slug),
+        ("name", lambda p: p.name),
+        ("name_ja", lambda p: p.name_ja),
+        ("kind", lambda p: p.kind),
+        ("country", lambda p: p.country.code),
+        ("country_name", lambda p: p.country.name),
+        ("region", lambda p: p.region),
+        ("region_name", lambda p: p.get_region_display()),
+        ("asean_member", lambda p: p.asean_member),
+        ("parent", lambda p: p.parent.slug if p.parent else ""),
+    ]
+
+    def get_queryset(self):
+        return Partner.objects.for_user(self.request.user).select_related("parent").prefetch_related(_citations())

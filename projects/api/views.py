@@ -1,0 +1,168 @@
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.api.serializers import (
+    ActivitySerializer,
+    FieldSerializer,
+    ProgramSerializer,
+    ProjectSerializer,
+    SourceSerializer,
+)
+from projects.filtersets import ActivityFilterSet, ProjectFilterSet
+from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.selectors import ReportError, report_counts, report_matrix, report_parse_group_by, report_timeline
+from tracker.api import CSVStreamMixin, ETagMixin
+
+
+def _citations():
+    return Prefetch("citations", queryset=Citation.objects.select_related("source"))
+
+
+def _names(objects):
+    return "; ".join(o.name for o in objects)
+
+
+class TrackerViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+    lookup_field = "slug"
+
+
+class FieldViewSet(TrackerViewSet):
+    serializer_class = FieldSerializer
+    queryset = Field.objects.prefetch_related(_citations())
+    filterset_fields = []
+    csv_columns = [("slug", lambda o: o.slug), ("name", lambda o: o.name), ("name_ja", lambda o: o.name_ja)]
+
+
+class ProgramViewSet(TrackerViewSet):
+    serializer_class = ProgramSerializer
+    queryset = Program.objects.prefetch_related(_citations())
+    filterset_fields = []
+    csv_columns = [
+        ("slug", lambda o: o.slug),
+        ("name", lambda o: o.name),
+        ("name_ja", lambda o: o.name_ja),
+        ("start_year", lambda o: o.start_year),
+    ]
+
+
+class SourceViewSet(TrackerViewSet):
+    serializer_class = SourceSerializer
+    queryset = Source.objects.all()
+    filterset_fields = []
+    csv_columns = [("slug", lambda o: o.slug), ("title", lambda o: o.title), ("year", lambda o: o.year)]
+
+
+class ProjectViewSet(TrackerViewSet):
+    """Projects: published ones for everyone, drafts too for staff who may view them."""
+
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilterSet
+    csv_columns = [
+        ("slug", lambda p: p.slug),
+        ("title", lambda p: p.title),
+        ("program", lambda p: p.program.slug),
+        ("program_name", lambda p: p.program.name),
+        ("partners", lambda p: ",".join(x.slug for x in p.partners.all())),
+        ("partner_names", lambda p: _names(p.partners.all())),
+        ("countries", lambda p: ",".join(sorted({x.country.code for x in p.partners.all() if x.country}))),
+        ("fields", lambda p: ",".join(x.slug for x in p.fields.all())),
+        ("field_names", lambda p: _names(p.fields.all())),
+        ("start_year", lambda p: p.start_year),
+        ("end_year", lambda p: p.end_year),
+        ("status", lambda p: p.status),
+        ("status_name", lambda p: p.get_status_display()),
+        ("cooperating_countries", lambda p: ",".join(c.code for c in p.cooperating_countries)),
+        ("cooperating_country_names", lambda p: "; ".join(c.name for c in p.cooperating_countries)),
+        ("published", lambda p: p.published),
+        ("description", lambda p: p.description),
+    ]
+
+    def get_queryset(self):
+        return (
+            Project.objects.for_user(self.request.user)
+            .select_related("program")
+            .prefetch_related("partners", "fields", "activities", _citations())
+        )
+
+
+class ActivityViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityFilterSet
+    csv_columns = [
+        ("id", lambda a: a.id),
+        ("project", lambda a: a.project.slug),
+        ("project_title", lambda a: a.project.title),
+        ("title", lambda a: a.title),
+        ("kind", lambda a: a.kind),
+        ("kind_name", lambda a: a.get_kind_display()),
+        ("year", lambda a: a.year),
+        ("month", lambda a: a.month),
+        ("day", lambda a: a.day),
+        ("date", lambda a: a.date_display),
+        ("location", lambda a: a.location),
+    ]
+
+    def get_queryset(self):
+        return Activity.objects.for_user(self.request.user).select_related("project").prefetch_related(_citations())
+
+
+class _ProjectReport(APIView):
+    """A report over the projects the user may see, narrowed by any project filter."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProjectFilterSet
+
+    def projects(self, request):
+        filterset = ProjectFilterSet(request.query_params, Project.objects.for_user(request.user), request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return filterset.qs
+
+
+class CountsReportView(_ProjectReport):
+    """Number of projects per group: ?group_by=partner|country|field|program|status|year (one or two)."""
+
+    def get(self, request):
+        try:
+            group_by = report_parse_group_by(request.query_params.get("group_by"))
+        except ReportError as exc:
+            raise ValidationError({exc.parameter: [exc.message]}) from exc
+        rows = report_counts(projects=self.projects(request), group_by=group_by)
+        return Response(rows if request.accepted_renderer.format == "csv" else {"group_by": group_by, "results": rows})
+
+
+class MatrixReportView(_ProjectReport):
+    """Partner × field: each cell the projects and their year spans."""
+
+    def get(self, request):
+        matrix = report_matrix(projects=self.projects(request))
+        if request.accepted_renderer.format == "csv":
+            return Response(
+                [
+                    {
+                        "partner": row["partner"]["slug"],
+                        "partner_name": row["partner"]["name"],
+                        "country": row["country"],
+                        "field": cell["field"],
+                        "projects": "; ".join(f"{p['title']} ({p['years']})" for p in cell["projects"]),
+                    }
+                    for row in matrix["rows"]
+                    for cell in row["cells"]
+                    if cell["projects"]
+                ]
+            )
+        return Response(matrix)
+
+
+class TimelineReportView(_ProjectReport):
+    """Projects active per year, in total and by field."""
+
+    def get(self, request):
+        timeline = report_timeline(projects=self.projects(request))
+        if request.accepted_renderer.format == "csv":
+            return Response([{"year": r["year"], "total": r["total"], **r["counts"]} for r in timeline["rows"]])
+        return Response(timeline)

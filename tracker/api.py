@@ -1,0 +1,231 @@
+"""Shared plumbing of the REST API: paging, permissions, the error shape, ETags with
+If-Match (optimistic locking for writes) and streaming CSV."""
+
+import csv
+import hashlib
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.http import StreamingHttpResponse
+from rest_framework import exceptions, permissions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+MAX_PAGE_SIZE = 500
+
+
+class TrackerPagination(PageNumberPagination):
+    """`page` and `page_size` (at most 500); a bad page size is a 400, not a default."""
+
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            raise exceptions.ValidationError({"page_size": ["A whole number is required."]}) from None
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise exceptions.ValidationError({"page_size": [f"Must be between 1 and {MAX_PAGE_SIZE}."]})
+        return size
+
+
+class ReadOrModelPermissions(permissions.DjangoModelPermissions):
+    """Anyone may read (the querysets decide what each user sees: drafts only for staff
+    with view permission); writing needs the model's add/change/delete permission."""
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return super().has_permission(request, view)
+
+
+def api_exception_handler(exc, context):
+    """One error shape for the whole API:
+    {"errors": [{"code": "...", "detail": "...", "field": "name"?}]}."""
+    # Imported here: DRF loads this module while rest_framework.views is being imported.
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, ProtectedError | RestrictedError):
+        objects = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        names = ", ".join(sorted({str(o) for o in objects})[:5])
+        exc = Conflict(f"Still in use by other records and cannot be deleted: {names}.")
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    errors = []
+
+    def walk(detail, field=None):
+        if isinstance(detail, dict):
+            for key, value in detail.items():
+                name = key if key != api_settings.NON_FIELD_ERRORS_KEY else None
+                walk(value, f"{field}.{name}" if field and name else (name or field))
+        elif isinstance(detail, list):
+            for item in detail:
+                walk(item, field)
+        else:
+            entry = {"code": getattr(detail, "code", "error"), "detail": str(detail)}
+            if field:
+                entry["field"] = field
+            errors.append(entry)
+
+    walk(response.data)
+    response.data = {"errors": errors}
+    return response
+
+
+class CSVRenderer(BaseRenderer):
+    """`?format=csv` or `Accept: text/csv`. List endpoints stream their own rows
+    (CSVStreamMixin); this renders what is left: reports and error bodies."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        if isinstance(data, dict) and "errors" in data:
+            rows = [{"field": e.get("field", ""), "code": e["code"], "detail": e["detail"]} for e in data["errors"]]
+        elif isinstance(data, dict) and "results" in data:
+            rows = data["results"]
+        elif isinstance(data, list):
+            rows = data
+        else:
+            rows = [data]
+        return "".join(csv_lines(rows)).encode("utf-8")
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(rows, header=None):
+    """CSV text a line at a time, for plain dict rows (nested values as JSON)."""
+    writer = csv.writer(_Echo())
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        if header:
+            yield writer.writerow(header)
+        return
+    header = header or list(first.keys())
+    yield writer.writerow(header)
+    yield writer.writerow([_cell(first.get(h)) for h in header])
+    for row in rows:
+        yield writer.writerow([_cell(row.get(h)) for h in header])
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+class CSVStreamMixin:
+    """A list endpoint asked for CSV streams every matching row (no paging), with the
+    viewset's `csv_columns`: (header, function of the object) pairs, names beside codes."""
+
+    csv_columns = ()
+
+    def list(self, request, *args, **kwargs):
+        if getattr(request.accepted_renderer, "format", None) != "csv":
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield writer.writerow([header for header, _ in self.csv_columns])
+            for obj in queryset.iterator(chunk_size=2000):
+                yield writer.writerow([_cell(get(obj)) for _, get in self.csv_columns])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        name = self.get_queryset().model._meta.verbose_name_plural
+        response["Content-Disposition"] = f'attachment; filename="{str(name).replace(" ", "-")}.csv"'
+        return response
+
+
+def etag_for(instance, data=None):
+    version = getattr(instance, "version", None)
+    if version is not None:
+        return f'"{instance._meta.model_name}-{instance.pk}-v{version}"'
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def _matches(header, etag):
+    if header is None:
+        return None
+    candidates = [c.strip() for c in header.split(",")]
+    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
+
+
+class ETagMixin:
+    """Detail responses carry an ETag; If-None-Match answers 304. PUT, PATCH and DELETE
+    with an If-Match that no longer matches answer 412 and change nothing: the row is
+    locked, checked and written in one transaction, so two clients cannot both win.
+    Writes record the API user in the change history."""
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
+        etag = etag_for(instance, data)
+        if _matches(request.headers.get("If-None-Match"), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
+
+    def _locked_object(self, request):
+        instance = self.get_object()
+        locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+        current = etag_for(locked, None if hasattr(locked, "version") else self.get_serializer(locked).data)
+        if _matches(request.headers.get("If-Match"), current) is False:
+            raise PreconditionFailed()
+        return locked
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            instance = self._locked_object(request)
+            serializer = self.get_serializer(instance, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            instance._history_user = request.user
+            saved = serializer.save()
+            saved.refresh_from_db()
+            data = self.get_serializer(saved).data
+        return Response(data, headers={"ETag": etag_for(saved, data)})
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            instance = self._locked_object(request)
+            instance._history_user = request.user
+            instance.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            serializer.save()
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The record changed since you read it (If-Match does not match its ETag): read it again."
+    default_code = "precondition_failed"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The record is still in use by other records."
+    default_code = "conflict"
