@@ -1,19 +1,104 @@
 """Public pages of partners. Every view starts from Partner.objects.public()."""
 
-from django.views.generic import DetailView, ListView
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+from django.views.generic import DetailView, TemplateView
 
+from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
+from projects.models import Project
+from projects.templatetags.tracker_tags import localname
+from projects.views import project_cards, public_citations
 
 
-class PartnerListView(ListView):
+class PartnerListView(TemplateView):
+    """Published partners grouped by region, in the order of Partner.Region, filtered by
+    the PartnerFilterSet the API uses."""
+
     template_name = "partners/partner_list.html"
 
-    def get_queryset(self):
-        return Partner.objects.public()
+    def get(self, request, *args, **kwargs):
+        filterset = PartnerFilterSet(request.GET or None, queryset=Partner.objects.public(), request=None)
+        errors = dict(filterset.errors) if filterset.is_bound else {}
+        partners = Partner.objects.none() if errors else filterset.qs
+        partners = partners.select_related("parent").annotate(
+            project_count=Count("projects", filter=Q(projects__published=True))
+        )
+        by_region = {}
+        for partner in partners:
+            by_region.setdefault(partner.region, []).append(partner)
+        regions = [
+            {"value": value, "label": label, "partners": sorted(by_region[value], key=lambda p: localname(p))}
+            for value, label in Partner.Region.choices
+            if value in by_region
+        ]
+        chosen_regions = set(request.GET.getlist("region"))
+        chosen_kinds = set(request.GET.getlist("kind"))
+        context = self.get_context_data(**kwargs)
+        labels = {name: f.label for name, f in filterset.filters.items()}
+        context.update(
+            {
+                "regions": regions,
+                "partner_count": sum(len(r["partners"]) for r in regions),
+                "errors": errors,
+                "error_list": [{"name": n, "label": labels.get(n, n), "messages": m} for n, m in errors.items()],
+                "values": {"q": request.GET.get("q", ""), "asean": request.GET.get("asean", "")},
+                "options": {
+                    "region": [
+                        {"value": v, "label": label, "checked": v in chosen_regions}
+                        for v, label in Partner.Region.choices
+                    ],
+                    "kind": [
+                        {"value": v, "label": label, "checked": v in chosen_kinds} for v, label in Partner.Kind.choices
+                    ],
+                },
+                "active_filters": any(request.GET.get(n) for n in filterset.filters if n != "ordering"),
+            }
+        )
+        return self.render_to_response(context, status=400 if errors else 200)
 
 
 class PartnerDetailView(DetailView):
+    """A partner, its services, and its published projects across the years."""
+
     template_name = "partners/partner_detail.html"
+    context_object_name = "partner"
 
     def get_queryset(self):
-        return Partner.objects.public()
+        return (
+            Partner.objects.public()
+            .select_related("parent")
+            .prefetch_related(
+                Prefetch("children", queryset=Partner.objects.public().order_by("name")),
+                public_citations(),
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        partner = self.object
+        projects = list(
+            project_cards(Project.objects.public().filter(partners=partner)).order_by("start_year", "title", "pk")
+        )
+        context["projects"] = projects
+        context["parent"] = partner.parent if partner.parent and partner.parent.published else None
+        context["years"], context["year_rows"] = self.years_grid(projects)
+        return context
+
+    @staticmethod
+    def years_grid(projects):
+        """The years the partner's projects span, and for each project whether it was
+        active in each (open-ended projects run to this year)."""
+        dated = [p for p in projects if p.start_year is not None]
+        if not dated:
+            return [], []
+        this_year = timezone.now().year
+        first = min(p.start_year for p in dated)
+        last = max(max(p.end_year or max(this_year, p.start_year), p.start_year) for p in dated)
+        years = list(range(first, last + 1))
+        rows = []
+        for project in projects:
+            start = project.start_year
+            end = project.end_year if project.end_year is not None else max(this_year, start or this_year)
+            rows.append({"project": project, "cells": [start is not None and start <= y <= end for y in years]})
+        return years, rows

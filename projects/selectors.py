@@ -7,7 +7,7 @@ wherever it is shown.
 
 from collections import defaultdict
 
-from django.db.models import Count, F, Max, Min, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django_countries import countries
 
@@ -125,9 +125,12 @@ def report_counts(*, projects: QuerySet, group_by: list[str]) -> list[dict]:
     return rows
 
 
-def report_matrix(*, projects: QuerySet) -> dict:
+def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> dict:
     """Partner × field, like the table in the 2015 source: for each partner (grouped
-    under its country) and field, the projects with their year spans."""
+    under its country) and field, the projects with their year spans.
+
+    `partners`, if given, limits the rows to those partners (the public site passes
+    `Partner.objects.public()`, so a draft partner of a published project stays hidden)."""
     projects = projects.select_related("program").prefetch_related("partners", "fields").order_by("start_year", "title")
     cells = defaultdict(list)
     partner_ids, field_map = set(), {}
@@ -145,7 +148,8 @@ def report_matrix(*, projects: QuerySet) -> dict:
             for partner in project.partners.all():
                 partner_ids.add(partner.pk)
                 cells[(partner.pk, field.pk)].append(entry)
-    partners = sorted(Partner.objects.filter(pk__in=partner_ids), key=lambda p: p.name.lower())
+    partners = (partners if partners is not None else Partner.objects.all()).filter(pk__in=partner_ids)
+    partners = sorted(partners, key=lambda p: p.name.lower())
     fields = sorted(field_map.values(), key=lambda f: f.name.lower())
     rows = []
     for partner in partners:
@@ -194,11 +198,13 @@ def report_timeline(*, projects: QuerySet) -> dict:
     }
 
 
-def report_headline(*, projects: QuerySet) -> dict:
-    """Headline figures for the home page."""
+def report_headline(*, projects: QuerySet, partners: QuerySet | None = None) -> dict:
+    """Headline figures for the home page. `partners`, if given, limits the partners
+    counted (the public site counts published partners only)."""
+    partner_filter = Q(partners__in=partners) if partners is not None else None
     agg = projects.order_by().aggregate(
         projects=Count("pk", distinct=True),
-        partners=Count("partners", distinct=True),
+        partners=Count("partners", distinct=True, filter=partner_filter),
         fields=Count("fields", distinct=True),
     )
     span = report_year_range(projects)

@@ -1,42 +1,360 @@
-"""Public pages of projects. Every view starts from Project.objects.public()."""
+"""Public pages of projects. Every view starts from Project.objects.public().
 
-from django.views.generic import DetailView, ListView, TemplateView
+The list, matrix and timeline pages are filtered by the same ProjectFilterSet as the API,
+from plain GET parameters, so every state of a page is a shareable URL. A bad parameter
+is shown as an error beside its control, with a 400 status and no results, never a 500.
+"""
 
-from projects.models import Field, Program, Project
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import DetailView, TemplateView
+from django_countries import countries
+
+from partners.models import Partner
+from projects.filtersets import ProjectFilterSet
+from projects.models import Activity, Citation, Field, Program, Project
+from projects.selectors import report_headline, report_matrix, report_timeline
+from projects.templatetags.tracker_tags import localname
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+
+# The orderings offered on the list page, in the filterset's own `ordering` values.
+ORDERINGS = [
+    ("", _("Start year, oldest first")),
+    ("-start_year", _("Start year, newest first")),
+    ("title", _("Title, A to Z")),
+    ("-title", _("Title, Z to A")),
+    ("-end_year", _("End year, latest first")),
+    ("status", _("Status")),
+    ("-updated", _("Recently updated")),
+]
+
+
+def public_citations():
+    return Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("source", "id"))
+
+
+def project_cards(projects):
+    """What a list of project cards shows, fetched in a fixed number of queries."""
+    return projects.select_related("program").prefetch_related(
+        Prefetch("partners", queryset=Partner.objects.public().order_by("name")),
+        Prefetch("fields", queryset=Field.objects.order_by("name")),
+    )
+
+
+def _stable(projects):
+    """The filterset's ordering (or the default), with the primary key last so pages never
+    overlap or skip a row when two projects tie."""
+    ordering = list(projects.query.order_by) or list(Project._meta.ordering)
+    return projects.order_by(*ordering, "pk")
+
+
+class DisplayForm(forms.Form):
+    """How the list is shown (not what it holds): the page size."""
+
+    page_size = forms.TypedChoiceField(
+        label=_("Per page"),
+        choices=[(n, n) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_PAGE_SIZE,
+    )
+
+
+def _options(items, selected, value, label):
+    return [{"value": value(item), "label": label(item), "checked": value(item) in selected} for item in items]
+
+
+class FilteredProjectsMixin:
+    """Builds the ProjectFilterSet from the query string over the published projects, and
+    the choices of the filter form (checkbox groups), each in one query."""
+
+    # The filters this page's form shows; the others still apply when given in the URL.
+    form_filters = ("q", "partner", "country", "region", "asean", "field", "program", "status", "year")
+    # Parameters the page's form sets besides the filters (sorting, page size).
+    display_params = ()
+
+    def get_filterset(self):
+        # request=None: the public site shows published records whoever is signed in.
+        return ProjectFilterSet(self.request.GET or None, queryset=Project.objects.public(), request=None)
+
+    def filter_options(self):
+        get = self.request.GET
+        shown = set(self.form_filters)
+        options = {}
+        if shown & {"partner", "country"}:
+            partners = list(Partner.objects.public().order_by("name"))
+            if "partner" in shown:
+                options["partner"] = _options(
+                    sorted(partners, key=lambda p: localname(p)),
+                    set(get.getlist("partner")),
+                    lambda p: p.slug,
+                    localname,
+                )
+            if "country" in shown:
+                codes = sorted({p.country.code for p in partners if p.country}, key=lambda c: countries.name(c))
+                chosen = {c.strip().upper() for c in get.getlist("country")}
+                options["country"] = _options(codes, chosen, lambda c: c, lambda c: countries.name(c))
+        if "region" in shown:
+            options["region"] = _options(
+                Partner.Region.choices, set(get.getlist("region")), lambda c: c[0], lambda c: c[1]
+            )
+        if "field" in shown:
+            fields = sorted(Field.objects.all(), key=lambda f: localname(f))
+            options["field"] = _options(fields, set(get.getlist("field")), lambda f: f.slug, localname)
+        if "program" in shown:
+            programs = sorted(Program.objects.all(), key=lambda p: localname(p))
+            options["program"] = _options(programs, set(get.getlist("program")), lambda p: p.slug, localname)
+        if "status" in shown:
+            options["status"] = _options(
+                Project.Status.choices, set(get.getlist("status")), lambda c: c[0], lambda c: c[1]
+            )
+        return options
+
+    def filter_context(self, filterset, extra_errors=None):
+        errors = dict(filterset.errors) if filterset.is_bound else {}
+        errors.update(extra_errors or {})
+        labels = {name: f.label for name, f in filterset.filters.items()}
+        labels["page_size"] = DisplayForm.base_fields["page_size"].label
+        return {
+            "filterset": filterset,
+            "options": self.filter_options(),
+            "errors": errors,
+            "error_list": [
+                {"name": name, "label": labels.get(name, name), "messages": msgs} for name, msgs in errors.items()
+            ],
+            "values": {
+                "q": self.request.GET.get("q", ""),
+                "year": self.request.GET.get("year", ""),
+                "asean": self.request.GET.get("asean", ""),
+                "ordering": self.request.GET.get("ordering", ""),
+            },
+            "active_filters": any(self.request.GET.get(name) for name in filterset.filters if name != "ordering"),
+            # Filters given in the URL that this page's form has no control for, kept on resubmit.
+            "hidden_params": [
+                (name, value)
+                for name in filterset.filters
+                if name not in self.form_filters and name not in self.display_params
+                for value in self.request.GET.getlist(name)
+            ],
+        }
+
+    def render_filtered(self, context):
+        return self.render_to_response(context, status=400 if context["errors"] else 200)
 
 
 class HomeView(TemplateView):
     template_name = "projects/home.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        published = Q(projects__published=True)
+        context["headline"] = report_headline(projects=Project.objects.public(), partners=Partner.objects.public())
+        context["fields"] = sorted(
+            Field.objects.annotate(project_count=Count("projects", filter=published)).filter(project_count__gt=0),
+            key=lambda f: localname(f),
+        )
+        context["programs"] = sorted(
+            Program.objects.annotate(project_count=Count("projects", filter=published)).filter(project_count__gt=0),
+            key=lambda p: localname(p),
+        )
+        return context
 
-class ProjectListView(ListView):
+
+class ProjectListView(FilteredProjectsMixin, TemplateView):
     template_name = "projects/project_list.html"
-    paginate_by = 25
+    display_params = ("ordering",)
 
-    def get_queryset(self):
-        return Project.objects.public().select_related("program").prefetch_related("partners", "fields")
+    def get(self, request, *args, **kwargs):
+        filterset = self.get_filterset()
+        display = DisplayForm(request.GET)
+        display_errors = {} if display.is_valid() else dict(display.errors)
+        page_size = (
+            display.cleaned_data.get("page_size", DEFAULT_PAGE_SIZE) if not display_errors else DEFAULT_PAGE_SIZE
+        )
+        context = self.get_context_data(**kwargs)
+        context.update(self.filter_context(filterset, display_errors))
+        projects = Project.objects.none() if context["errors"] else project_cards(_stable(filterset.qs))
+        paginator = Paginator(projects, page_size)
+        # get_page() turns a missing, malformed or out-of-range page into the first or last page.
+        page = paginator.get_page(request.GET.get("page"))
+        export = request.GET.copy()
+        for name in ("page", "page_size", "format"):
+            export.pop(name, None)
+        context.update(
+            {
+                "page_obj": page,
+                "paginator": paginator,
+                "projects": page.object_list,
+                "page_size": page_size,
+                "page_sizes": PAGE_SIZES,
+                "orderings": ORDERINGS,
+                "api_csv": _api_url(export, "csv"),
+                "api_json": _api_url(export, "json"),
+            }
+        )
+        return self.render_filtered(context)
+
+
+def _api_url(params: QueryDict, fmt: str) -> str:
+    params = params.copy()
+    params["format"] = fmt
+    return f"{reverse('projects-api:project-list')}?{params.urlencode()}"
 
 
 class ProjectDetailView(DetailView):
     template_name = "projects/project_detail.html"
+    context_object_name = "project"
 
     def get_queryset(self):
-        return Project.objects.public()
+        activities = Activity.objects.prefetch_related(public_citations())
+        return project_cards(Project.objects.public()).prefetch_related(
+            Prefetch("activities", queryset=activities), public_citations()
+        )
 
 
-class FieldDetailView(DetailView):
+class _ReferenceDetailView(DetailView):
+    """A field or a program with its published projects."""
+
+    lookup = ""  # how a project refers to the object
+    parameter = ""  # the ProjectFilterSet parameter naming it
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        projects = Project.objects.public().filter(**{self.lookup: self.object})
+        context["projects"] = project_cards(_stable(projects))
+        context["filter_url"] = f"{reverse('projects:project-list')}?{self.parameter}={self.object.slug}"
+        return context
+
+
+class FieldDetailView(_ReferenceDetailView):
     template_name = "projects/field_detail.html"
-    queryset = Field.objects.all()
+    context_object_name = "field"
+    queryset = Field.objects.prefetch_related(public_citations())
+    lookup, parameter = "fields", "field"
 
 
-class ProgramDetailView(DetailView):
+class ProgramDetailView(_ReferenceDetailView):
     template_name = "projects/program_detail.html"
-    queryset = Program.objects.all()
+    context_object_name = "program"
+    queryset = Program.objects.prefetch_related(public_citations())
+    lookup, parameter = "program", "program"
 
 
-class MatrixView(TemplateView):
+class MatrixView(FilteredProjectsMixin, TemplateView):
+    """Partner × field, each cell the projects and their years, filterable by program and year."""
+
     template_name = "projects/matrix.html"
+    form_filters = ("program", "year")
+
+    def get(self, request, *args, **kwargs):
+        filterset = self.get_filterset()
+        context = self.get_context_data(**kwargs)
+        context.update(self.filter_context(filterset))
+        projects = Project.objects.none() if context["errors"] else filterset.qs
+        context["matrix"] = report_matrix(projects=projects, partners=Partner.objects.public())
+        return self.render_filtered(context)
 
 
-class TimelineView(TemplateView):
+class TimelineView(FilteredProjectsMixin, TemplateView):
+    """Projects active per year by field: a server-rendered SVG chart and the same numbers
+    as a data table."""
+
     template_name = "projects/timeline.html"
+    form_filters = ("program", "region")
+
+    # Chart geometry, in SVG user units (pixels at 100 %).
+    LABEL_WIDTH = 210
+    COLUMN = 36
+    ROW = 26
+    BAR_AREA = 120
+    TOP = 16
+
+    def get(self, request, *args, **kwargs):
+        filterset = self.get_filterset()
+        context = self.get_context_data(**kwargs)
+        context.update(self.filter_context(filterset))
+        projects = Project.objects.none() if context["errors"] else filterset.qs
+        timeline = report_timeline(projects=projects)
+        context["timeline"] = timeline
+        context["chart"] = self.chart(timeline)
+        return self.render_filtered(context)
+
+    def chart(self, timeline):
+        years, rows = timeline["years"], timeline["rows"]
+        if not years:
+            return None
+        names = {f.slug: f for f in Field.objects.filter(slug__in=[f["slug"] for f in timeline["fields"]])}
+        fields = [{"slug": f["slug"], "name": localname(names.get(f["slug"], f))} for f in timeline["fields"]]
+        max_total = max(r["total"] for r in rows) or 1
+        max_cell = max((n for r in rows for n in r["counts"].values()), default=0) or 1
+        grid_top = self.TOP + self.BAR_AREA + 28
+        columns = []
+        for i, row in enumerate(rows):
+            x = self.LABEL_WIDTH + i * self.COLUMN
+            height = round(row["total"] / max_total * (self.BAR_AREA - 16))
+            cells = []
+            # Only non-empty cells are drawn (four shades, the darker two with white text);
+            # each field's row has one light background.
+            for j, field in enumerate(fields):
+                count = row["counts"].get(field["slug"], 0)
+                if count:
+                    level = min(4, 1 + (count - 1) * 4 // max_cell)
+                    cells.append({"y": grid_top + j * self.ROW, "count": count, "level": level, "field": field["name"]})
+            columns.append(
+                {
+                    "year": row["year"],
+                    "total": row["total"],
+                    "x": x,
+                    "cx": x + self.COLUMN // 2,
+                    "bar_y": self.TOP + self.BAR_AREA - height,
+                    "bar_height": height,
+                    "label_y": self.TOP + self.BAR_AREA - height - 4,
+                    "cells": cells,
+                }
+            )
+        return {
+            "width": self.LABEL_WIDTH + len(years) * self.COLUMN + 8,
+            "height": grid_top + len(fields) * self.ROW + 8,
+            "columns": columns,
+            "fields": [
+                {
+                    "name": f["name"],
+                    "short": _shorten(f["name"], 30),
+                    "y": grid_top + j * self.ROW + self.ROW // 2 + 4,
+                    "row_y": grid_top + j * self.ROW,
+                }
+                for j, f in enumerate(fields)
+            ],
+            "table": [
+                {"slug": f["slug"], "name": f["name"], "counts": [r["counts"].get(f["slug"], 0) for r in rows]}
+                for f in fields
+            ],
+            "axis_y": self.TOP + self.BAR_AREA + 18,
+            "baseline_y": self.TOP + self.BAR_AREA,
+            "label_x": self.LABEL_WIDTH - 8,
+            "column": self.COLUMN,
+            "grid_x": self.LABEL_WIDTH,
+            "grid_width": len(years) * self.COLUMN,
+            "cell": self.COLUMN - 4,
+            "row": self.ROW - 4,
+            "bar_width": self.COLUMN - 12,
+            "grid_top": grid_top,
+            "text_dy": (self.ROW - 4) // 2 + 5,
+            "text_dx": (self.COLUMN - 4) // 2,
+        }
+
+
+def _shorten(text, width):
+    """Cut a label to about `width` Latin characters; a CJK character counts as two."""
+    used = 0
+    for i, char in enumerate(text):
+        used += 1 if ord(char) < 0x1100 else 2
+        if used > width:
+            return text[: max(i - 1, 1)] + "…"
+    return text

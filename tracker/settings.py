@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "django_countries",
     "django_filters",
     "rest_framework",
@@ -82,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response gets the CSP and the other security headers (tracker/security.py).
+    "tracker.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,6 +251,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Writes take JSON only: one encoding with a null, lists and types, where form
+    # encodings would blur "" with null and a list with a repeated key.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["tracker.api.ReadOrModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "tracker.api.TrackerPagination",
@@ -274,7 +280,36 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Separate request and response components, so read-only fields (url, version, ...)
+    # are not asked of clients that write.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tracker.openapi.postprocess_errors_and_conditional_requests",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "CountryEnum": "tracker.openapi.country_choices",
+        "PartnerKindEnum": "partners.models.Partner.Kind",
+        "ActivityKindEnum": "projects.models.Activity.Kind",
+    },
 }
+
+# IATI export (/api/v1/iati/activities.xml, projects/iati.py): the reporting organisation.
+# Its reference prefixes every activity identifier. No IATI identifier registered for the
+# Ministry of Defense itself is known to us, and we do not invent one. The default is the
+# OECD DAC code (registration agency XM-DAC) of the group it belongs to: donor 701 (Japan),
+# agency 12, "Other Ministries" (JP-12 in IATI's legacy OrganisationIdentifier codelist,
+# renamed XM-DAC-701-12 in IATI 2.01). It is shared with Japan's other ministries, so a
+# deployment that publishes to the IATI Registry should set its own identifier.
+IATI_REPORTING_ORG_REF = env.str("IATI_REPORTING_ORG_REF", default="XM-DAC-701-12").strip()
+if not IATI_REPORTING_ORG_REF or any(c.isspace() or c in "/&|?" for c in IATI_REPORTING_ORG_REF):
+    raise ImproperlyConfigured(
+        f"IATI_REPORTING_ORG_REF must be an organisation identifier without spaces or / & | ?, "
+        f"not {IATI_REPORTING_ORG_REF!r}."
+    )
+IATI_REPORTING_ORG_NAME = env.str("IATI_REPORTING_ORG_NAME", default="Ministry of Defense, Japan").strip()
+if not IATI_REPORTING_ORG_NAME:
+    raise ImproperlyConfigured("IATI_REPORTING_ORG_NAME must not be empty.")
 
 LOGGING = {
     "version": 1,

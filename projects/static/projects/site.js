@@ -1,0 +1,22 @@
+// Progressive enhancement only: every page works without this file.
+// A <select data-autosubmit> (sort order, page size) submits its form when changed with
+// a mouse or a finger, so those users need not press "Apply". A change made with the
+// keyboard (arrow keys change a closed select at once) does not submit: a keyboard user
+// moves through the options and presses "Apply", and the page does not jump under them.
+(function () {
+  "use strict";
+  var byKeyboard = false;
+  document.addEventListener("keydown", function () { byKeyboard = true; }, true);
+  document.addEventListener("pointerdown", function () { byKeyboard = false; }, true);
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (byKeyboard || !(target instanceof HTMLSelectElement) || !target.hasAttribute("data-autosubmit") || !target.form) {
+      return;
+    }
+    if (typeof target.form.requestSubmit === "function") {
+      target.form.requestSubmit();
+    } else {
+      target.form.submit();
+    }
+  });
+})();

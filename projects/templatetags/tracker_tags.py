@@ -1,0 +1,86 @@
+"""Template helpers of the public site: names in the page's language, dates as the
+source gives them, and the language switcher."""
+
+from django import template
+from django.urls import translate_url
+from django.utils.translation import get_language, get_language_info
+
+from projects.models import Activity
+
+register = template.Library()
+
+
+def _is_japanese():
+    return (get_language() or "").split("-")[0] == "ja"
+
+
+@register.filter
+def localname(obj):
+    """The Japanese name on Japanese pages where there is one, the English name otherwise.
+    Works on model instances and on the dicts the report selectors return."""
+    if obj is None:
+        return ""
+    if isinstance(obj, dict):
+        name, name_ja = obj.get("name", ""), obj.get("name_ja", "")
+    else:
+        name, name_ja = getattr(obj, "name", str(obj)), getattr(obj, "name_ja", "")
+    return name_ja if name_ja and _is_japanese() else name
+
+
+@register.filter
+def othername(obj):
+    """The name in the other language, shown beside the page's own (or empty)."""
+    if obj is None:
+        return ""
+    if isinstance(obj, dict):
+        name, name_ja = obj.get("name", ""), obj.get("name_ja", "")
+    else:
+        name, name_ja = getattr(obj, "name", ""), getattr(obj, "name_ja", "")
+    if not name_ja or name_ja == name:
+        return ""
+    return name if _is_japanese() else name_ja
+
+
+@register.filter
+def activity_date(activity: Activity):
+    """A date to the precision the source gives: 2014, March 2014, 5 March 2014, or
+    2014年3月5日 on Japanese pages."""
+    if not _is_japanese():
+        return activity.date_display
+    text = f"{activity.year}年"
+    if activity.month is not None:
+        text += f"{activity.month}月"
+        if activity.day is not None:
+            text += f"{activity.day}日"
+    return text
+
+
+@register.simple_tag(takes_context=True)
+def language_links(context):
+    """The current page in each language: plain links, so switching needs no form, no
+    cookie and no JavaScript, and the result is a shareable URL."""
+    from django.conf import settings
+
+    request = context.get("request")
+    if request is None:
+        return []
+    current = get_language()
+    path = request.get_full_path()
+    links = []
+    for code, _name in settings.LANGUAGES:
+        info = get_language_info(code)
+        links.append(
+            {
+                "code": code,
+                "name": info["name_local"],
+                "url": translate_url(path, code),
+                "current": code == current,
+            }
+        )
+    return links
+
+
+@register.filter
+def checked_count(options):
+    """How many of a checkbox group's options are ticked."""
+    return sum(1 for option in options or () if option.get("checked"))
