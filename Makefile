@@ -19,8 +19,12 @@ $(VENV)/.installed-run: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# pyiati carries the IATI 2.03 schemas the IATI export is validated against
+# (tests/projects/test_iati.py). --no-deps: only its data files are used; it pins
+# old releases of lxml, PyYAML and jsonschema that must not replace ours.
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps pyiati==0.4.1
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run

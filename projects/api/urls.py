@@ -17,5 +17,6 @@ urlpatterns = [
     path("reports/counts/", views.CountsReportView.as_view(), name="report-counts"),
     path("reports/matrix/", views.MatrixReportView.as_view(), name="report-matrix"),
     path("reports/timeline/", views.TimelineReportView.as_view(), name="report-timeline"),
+    path("iati/activities.xml", views.IATIActivitiesView.as_view(), name="iati-activities"),
     *router.urls,
 ]

@@ -1,7 +1,10 @@
 from django.db.models import Prefetch
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +16,7 @@ from projects.api.serializers import (
     SourceSerializer,
 )
 from projects.filtersets import ActivityFilterSet, ProjectFilterSet
+from projects.iati import iati_activities_chunks, iati_errors_document
 from projects.models import Activity, Citation, Field, Program, Project, Source
 from projects.selectors import ReportError, report_counts, report_matrix, report_parse_group_by, report_timeline
 from tracker.api import CSVStreamMixin, ETagMixin
@@ -166,3 +170,48 @@ class TimelineReportView(_ProjectReport):
         if request.accepted_renderer.format == "csv":
             return Response([{"year": r["year"], "total": r["total"], **r["counts"]} for r in timeline["rows"]])
         return Response(timeline)
+
+
+class IATIXMLRenderer(BaseRenderer):
+    """application/xml, so that clients asking for XML are served; the IATI document
+    itself streams (IATIActivitiesView), this renders only its error bodies."""
+
+    media_type = "application/xml"
+    format = "xml"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return iati_errors_document(data.get("errors", []) if isinstance(data, dict) else [])
+
+
+class IATIActivitiesView(_ProjectReport):
+    """The published projects as an IATI 2.03 activities document (projects/iati.py),
+    narrowed by any project filter.
+
+    Published projects only, whoever asks: IATI is a publication format, and a file that
+    held drafts for a viewer would be one forwarded copy away from publishing them."""
+
+    renderer_classes = [JSONRenderer, IATIXMLRenderer]
+
+    def get_queryset(self):
+        return Project.objects.public()
+
+    @extend_schema(
+        operation_id="iati_activities",
+        responses={
+            (200, "application/xml"): OpenApiResponse(
+                response=str,
+                description="An IATI 2.03 activities document (iati-activities) of the published projects.",
+            ),
+            (400, "application/json"): OpenApiResponse(
+                response={"$ref": "#/components/schemas/Error"},
+                description="Invalid filter: one message per query parameter.",
+            ),
+        },
+    )
+    def get(self, request):
+        filterset = ProjectFilterSet(request.query_params, self.get_queryset(), request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        chunks = iati_activities_chunks(projects=filterset.qs, base_url=request.build_absolute_uri("/"))
+        return StreamingHttpResponse(chunks, content_type="application/xml; charset=utf-8")
