@@ -1,25 +1,118 @@
 """The back office for projects, activities, fields, programs, sources and citations."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects import services
-from projects.forms import OptimisticLockForm
+from projects.forms import OptimisticLockForm, SpreadsheetImportForm
 from projects.models import Activity, Citation, Field, Program, Project, Source
 from projects.resources import ProjectResource
 
 
-class SpreadsheetAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class SafeSearchAdmin(admin.ModelAdmin):
+    """Search that treats a NUL character as the end of the term: PostgreSQL text cannot
+    hold one, and a search for it would otherwise be a server error."""
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, search_term.split("\x00", 1)[0])
+
+
+class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
+    """The change history with revert."""
+
+
+class SpreadsheetAdmin(ImportExportModelAdmin, HistoryAdmin):
     """Import/export as CSV or XLSX (with a preview before anything is written), plus
-    the change history with revert."""
+    the change history with revert.
+
+    An import is all or nothing: a file that cannot be read, or any row that does not
+    validate, at the preview or at the confirmation, imports nothing."""
 
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
+    import_form_class = SpreadsheetImportForm
+
+    def get_import_data_kwargs(self, **kwargs):
+        # Also roll back on validation errors at the confirmation (import-export writes
+        # the valid rows of a file by default): a row can turn invalid between preview
+        # and confirmation, when another editor saves the record in between.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        """The confirmation step, as import-export's, but a forged or expired form, or a
+        file whose rows no longer validate, is answered with a message and imports
+        nothing (rather than a server error or a partial import)."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        again = HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+        confirm_form = self.create_confirm_form(request)
+        input_format = self._confirmed_format(request, confirm_form)
+        if input_format is None:
+            messages.error(request, _("Nothing was imported: the confirmation was incomplete. Upload the file again."))
+            return again
+        if not input_format.is_binary():
+            input_format.encoding = self.from_encoding
+        tmp_storage = self.get_tmp_storage_class()(
+            name=confirm_form.cleaned_data["import_file_name"],
+            encoding=None if input_format.is_binary() else self.from_encoding,
+            read_mode=input_format.get_read_mode(),
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        data = tmp_storage.read()
+        if data is None:
+            messages.error(request, _("Nothing was imported: the uploaded file has expired. Upload it again."))
+            return again
+        try:
+            dataset = input_format.create_dataset(data)
+        except Exception:  # it was read at the preview; only a forged file name gets here
+            messages.error(request, _("Nothing was imported: the uploaded file could not be read. Upload it again."))
+            return again
+        result = self.process_dataset(dataset, confirm_form, request, **kwargs)
+        tmp_storage.remove()
+        if result.has_errors() or result.has_validation_errors():
+            messages.error(request, _("Nothing was imported: %(problems)s") % {"problems": _result_problems(result)})
+            return again
+        return self.process_result(result, request)
+
+    def _confirmed_format(self, request, confirm_form):
+        """The input format the confirmation names, or None if the form is not one this
+        admin could have made (a format or resource that does not exist)."""
+        if not confirm_form.is_valid():
+            return None
+        formats = self.get_import_formats()
+        try:
+            format_index = int(confirm_form.cleaned_data["format"])
+            resource_index = int(confirm_form.cleaned_data.get("resource") or 0)
+        except ValueError:
+            return None
+        resources = self.get_import_resource_classes(request)
+        if not (0 <= format_index < len(formats) and 0 <= resource_index < len(resources)):
+            return None
+        return formats[format_index]()
+
+
+def _result_problems(result, limit=5):
+    """The first problems of an import result, each with its row number."""
+    problems = [f"{error.error}" for error in result.base_errors]
+    for number, errors in result.row_errors():
+        problems += [f"row {number}: {error.error}" for error in errors]
+    for row in result.invalid_rows:
+        for name, texts in row.error_dict.items():
+            label = "" if name == "__all__" else f"{name}: "
+            problems += [f"row {row.number}: {label}{text}" for text in texts]
+    shown = "; ".join(problems[:limit])
+    return shown + (f" (and {len(problems) - limit} more)" if len(problems) > limit else "") + "."
 
 
 class CitationInline(admin.TabularInline):
@@ -129,7 +222,7 @@ class ProjectAdmin(SpreadsheetAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(SimpleHistoryAdmin):
+class ActivityAdmin(HistoryAdmin):
     list_display = ["title", "project", "kind", "date", "location"]
     list_filter = ["kind", "year", "project__program"]
     list_select_related = ["project"]
@@ -143,7 +236,7 @@ class ActivityAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Field)
-class FieldAdmin(SimpleHistoryAdmin):
+class FieldAdmin(HistoryAdmin):
     list_display = ["name", "name_ja", "slug"]
     search_fields = ["name", "name_ja", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -151,7 +244,7 @@ class FieldAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Program)
-class ProgramAdmin(SimpleHistoryAdmin):
+class ProgramAdmin(HistoryAdmin):
     list_display = ["name", "name_ja", "start_year", "slug"]
     search_fields = ["name", "name_ja", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -159,14 +252,14 @@ class ProgramAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     list_display = ["title", "author", "year", "filename"]
     list_filter = ["year"]
     search_fields = ["title", "author", "publisher"]
 
 
 @admin.register(Citation)
-class CitationAdmin(SimpleHistoryAdmin):
+class CitationAdmin(HistoryAdmin):
     list_display = ["source", "section", "short_excerpt", "target"]
     list_filter = ["source"]
     list_select_related = ["source", "partner", "field", "program", "project", "activity"]
