@@ -5,11 +5,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
-from projects.filtersets import CountryFilter, StrictBooleanFilter
+from projects.filtersets import CountryFilter, SearchFilter, StrictBooleanFilter
 
 
 class PartnerFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
+    q = SearchFilter(method="filter_q", label=_("Search"))
     country = CountryFilter(field_name="country", label=_("Country"))
     region = django_filters.MultipleChoiceFilter(choices=Partner.Region.choices, label=_("Region"))
     kind = django_filters.MultipleChoiceFilter(choices=Partner.Kind.choices, label=_("Kind"))

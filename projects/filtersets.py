@@ -8,11 +8,14 @@ empty result pretending all is well. Multi-valued filters take repeated paramete
 (`?country=VN&country=PH`) and match any of the values.
 """
 
+import re
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
+from drf_spectacular.utils import extend_schema_field
 
 from partners.models import Partner
 from projects.models import MAX_YEAR, MIN_YEAR, Activity, Field, Program, Project
@@ -27,6 +30,48 @@ def _visible_projects(request):
     return Project.objects.for_user(getattr(request, "user", None))
 
 
+# How the filters appear in the OpenAPI schema: precise enough that a client (or a
+# fuzzer) knows what a valid value looks like; whether a slug names an existing record is
+# for the server to say (a 400 naming the parameter).
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
+SLUG_SCHEMA = {"type": "string", "pattern": f"^{SLUG_RE.pattern}$", "maxLength": 150}
+COUNTRY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166-1 alpha-2 code."}
+BOOLEAN_SCHEMA = {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]}
+YEAR_SCHEMA = {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR}
+SEARCH_SCHEMA = {"type": "string", "maxLength": 200}
+
+
+class SlugMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    """Only a slug can name a record: anything else is an unknown choice before it reaches
+    the database (which would refuse a NUL byte with an error of its own)."""
+
+    def _check_values(self, value):
+        for item in value:
+            if not isinstance(item, str) or not SLUG_RE.fullmatch(item):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": str(item)[:100]}
+                )
+        return super()._check_values(value)
+
+
+@extend_schema_field(SLUG_SCHEMA)
+class SlugMultipleFilter(django_filters.ModelMultipleChoiceFilter):
+    """Records named by slug; repeat the parameter for several (any of them matches)."""
+
+    field_class = SlugMultipleChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "slug")
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(SEARCH_SCHEMA)
+class SearchFilter(django_filters.CharFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        super().__init__(*args, **kwargs)
+
+
 class UpperCaseMultipleChoiceField(forms.MultipleChoiceField):
     """Country codes: `vn` and `VN` are the same country."""
 
@@ -34,6 +79,7 @@ class UpperCaseMultipleChoiceField(forms.MultipleChoiceField):
         return [v.strip().upper() for v in super().to_python(value)]
 
 
+@extend_schema_field(COUNTRY_SCHEMA)
 class CountryFilter(django_filters.MultipleChoiceFilter):
     field_class = UpperCaseMultipleChoiceField
 
@@ -64,17 +110,28 @@ class StrictBooleanField(forms.ChoiceField):
         return None if value == "" else value == "true"
 
 
+@extend_schema_field(BOOLEAN_SCHEMA)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
 class YearField(forms.IntegerField):
+    """A year as digits (2015); not 2015.0, not 2e3."""
+
+    default_error_messages = {"invalid": _("Enter a year as four digits, e.g. 2015.")}
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", MIN_YEAR)
         kwargs.setdefault("max_value", MAX_YEAR)
         super().__init__(*args, **kwargs)
 
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip() and not value.strip().isdigit():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
+
+@extend_schema_field(YEAR_SCHEMA)
 class YearFilter(django_filters.NumberFilter):
     field_class = YearField
 
@@ -86,21 +143,15 @@ def _through_exists(through, related_field, values):
 
 
 class ProjectFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
-    partner = django_filters.ModelMultipleChoiceFilter(
-        queryset=_visible_partners, to_field_name="slug", method="filter_partner", label=_("Partner")
-    )
+    q = SearchFilter(method="filter_q", label=_("Search"))
+    partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
     region = django_filters.MultipleChoiceFilter(
         choices=Partner.Region.choices, method="filter_region", label=_("Region")
     )
     asean = StrictBooleanFilter(method="filter_asean", label=_("ASEAN member"))
-    field = django_filters.ModelMultipleChoiceFilter(
-        queryset=Field.objects.all(), to_field_name="slug", method="filter_field", label=_("Field")
-    )
-    program = django_filters.ModelMultipleChoiceFilter(
-        field_name="program__slug", queryset=Program.objects.all(), to_field_name="slug", label=_("Program")
-    )
+    field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
+    program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
     status = django_filters.MultipleChoiceFilter(choices=Project.Status.choices, label=_("Status"))
     year = YearFilter(method="filter_year", label=_("Active in year"))
     start_year_min = YearFilter(field_name="start_year", lookup_expr="gte", label=_("Started in or after"))
@@ -163,17 +214,11 @@ class ProjectFilterSet(django_filters.FilterSet):
 
 
 class ActivityFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
-    project = django_filters.ModelMultipleChoiceFilter(
-        field_name="project__slug", queryset=_visible_projects, to_field_name="slug", label=_("Project")
-    )
-    partner = django_filters.ModelMultipleChoiceFilter(
-        queryset=_visible_partners, to_field_name="slug", method="filter_partner", label=_("Partner")
-    )
+    q = SearchFilter(method="filter_q", label=_("Search"))
+    project = SlugMultipleFilter(field_name="project__slug", queryset=_visible_projects, label=_("Project"))
+    partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
-    field = django_filters.ModelMultipleChoiceFilter(
-        queryset=Field.objects.all(), to_field_name="slug", method="filter_field", label=_("Field")
-    )
+    field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     kind = django_filters.MultipleChoiceFilter(choices=Activity.Kind.choices, label=_("Kind"))
     year = YearFilter(field_name="year", label=_("Year"))
     ordering = django_filters.OrderingFilter(fields=(("year", "year"), ("title", "title")), label=_("Order by"))

@@ -266,7 +266,7 @@ class Project(models.Model):
         return self.end_year is None or year <= self.end_year
 
     @property
-    def years_display(self):
+    def years_display(self) -> str:
         if self.start_year is None:
             return _("years not stated") if self.end_year is None else f"–{self.end_year}"
         if self.end_year is None:
@@ -413,7 +413,7 @@ class Activity(models.Model):
             raise ValidationError(errors)
 
     @property
-    def precision(self):
+    def precision(self) -> str:
         if self.day is not None:
             return self.Precision.DAY
         if self.month is not None:
@@ -421,7 +421,7 @@ class Activity(models.Model):
         return self.Precision.YEAR
 
     @property
-    def date_display(self):
+    def date_display(self) -> str:
         if self.month is None:
             return str(self.year)
         if self.day is None:

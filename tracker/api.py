@@ -37,6 +37,23 @@ class TrackerPagination(PageNumberPagination):
             raise exceptions.ValidationError({"page_size": [f"Must be between 1 and {MAX_PAGE_SIZE}."]})
         return size
 
+    def get_page_number(self, request, paginator):
+        number = super().get_page_number(request, paginator)
+        if number in self.last_page_strings:
+            return number
+        if not str(number).isdigit() or int(number) < 1:
+            raise exceptions.ValidationError({self.page_query_param: ["A whole number of at least 1 is required."]})
+        return number
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+        return parameters
+
 
 class ReadOrModelPermissions(permissions.DjangoModelPermissions):
     """Anyone may read (the querysets decide what each user sees: drafts only for staff
@@ -79,7 +96,11 @@ def api_exception_handler(exc, context):
                 entry["field"] = field
             errors.append(entry)
 
-    walk(response.data)
+    data = response.data
+    if not isinstance(exc, exceptions.ValidationError) and isinstance(data, dict) and set(data) == {"detail"}:
+        # NotFound, PermissionDenied, Throttled...: about the request, not a field.
+        data = [data["detail"]]
+    walk(data)
     response.data = {"errors": errors}
     return response
 
@@ -141,6 +162,12 @@ class CSVStreamMixin:
 
     csv_columns = ()
 
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if getattr(self, "action", None) == "list":
+            return renderers
+        return [r for r in renderers if not isinstance(r, CSVRenderer)]
+
     def list(self, request, *args, **kwargs):
         if getattr(request.accepted_renderer, "format", None) != "csv":
             return super().list(request, *args, **kwargs)
@@ -187,20 +214,28 @@ class ETagMixin:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         return Response(data, headers={"ETag": etag})
 
-    def _locked_object(self, request):
+    def _locked_object(self):
         instance = self.get_object()
-        locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+        return type(instance).objects.select_for_update().get(pk=instance.pk)
+
+    def _check_if_match(self, request, locked):
+        header = request.headers.get("If-Match")
+        if header is None:
+            return
+        if not header.strip():
+            raise exceptions.ValidationError({"If-Match": ["Give the ETag you read, or leave the header out."]})
         current = etag_for(locked, None if hasattr(locked, "version") else self.get_serializer(locked).data)
-        if _matches(request.headers.get("If-Match"), current) is False:
+        if not _matches(header, current):
             raise PreconditionFailed()
-        return locked
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         with transaction.atomic():
-            instance = self._locked_object(request)
+            instance = self._locked_object()
             serializer = self.get_serializer(instance, data=request.data, partial=partial)
+            # A payload that could never be written is a 400 whatever the ETag says.
             serializer.is_valid(raise_exception=True)
+            self._check_if_match(request, instance)
             instance._history_user = request.user
             saved = serializer.save()
             saved.refresh_from_db()
@@ -209,7 +244,8 @@ class ETagMixin:
 
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
-            instance = self._locked_object(request)
+            instance = self._locked_object()
+            self._check_if_match(request, instance)
             instance._history_user = request.user
             instance.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)

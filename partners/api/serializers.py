@@ -1,15 +1,13 @@
 from rest_framework import serializers
 
 from partners.models import Partner
-from projects.api.serializers import CitationSerializer, ModelRulesSerializer
+from projects.api.serializers import CitationSerializer, ModelRulesSerializer, StrictSlugRelatedField
 
 
 class PartnerSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="partners-api:partner-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
-    parent = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Partner.objects.all(), required=False, allow_null=True
-    )
+    parent = StrictSlugRelatedField(queryset=Partner.objects.all(), required=False, allow_null=True)
     country_name = serializers.CharField(source="country.name", read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
 

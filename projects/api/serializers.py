@@ -1,18 +1,72 @@
 import copy
+import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django_countries import countries
 from django_countries.serializers import CountryFieldMixin
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.models import MAX_YEAR, MIN_YEAR, Activity, Citation, Field, Program, Project, Source
+
+YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
+
+
+class StrictTypeMixin:
+    """JSON has types: a title is a string, a year a number, a flag true or false. DRF
+    would turn 2015 into "2015" or "true" into True; here the wrong type is a 400."""
+
+    json_types = (str,)
+    type_message = "A string is required."
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) and bool not in self.json_types or not isinstance(data, self.json_types):
+            raise serializers.ValidationError(self.type_message, code="invalid_type")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictTypeMixin, serializers.CharField):
+    pass
+
+
+class StrictSlugField(StrictTypeMixin, serializers.SlugField):
+    pass
+
+
+class StrictURLField(StrictTypeMixin, serializers.URLField):
+    pass
+
+
+class StrictIntegerField(StrictTypeMixin, serializers.IntegerField):
+    json_types = (int,)
+    type_message = "A whole number is required."
+
+
+class StrictBooleanField(StrictTypeMixin, serializers.BooleanField):
+    json_types = (bool,)
+    type_message = "true or false is required."
 
 
 class ModelRulesSerializer(CountryFieldMixin, serializers.HyperlinkedModelSerializer):
     """Runs the model's own rules (clean() and its constraints) on the incoming values, so
     the API refuses what the admin refuses, one message per field; records the user in
-    the change history."""
+    the change history. Values must have their JSON type (StrictTypeMixin)."""
+
+    serializer_field_mapping = {
+        **serializers.HyperlinkedModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
+        models.URLField: StrictURLField,
+        models.IntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.SmallIntegerField: StrictIntegerField,
+        models.BigIntegerField: StrictIntegerField,
+        models.BooleanField: StrictBooleanField,
+    }
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -51,15 +105,87 @@ class ModelRulesSerializer(CountryFieldMixin, serializers.HyperlinkedModelSerial
         return super().update(instance, validated_data)
 
 
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
+_STRING = {"type": "string"}
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+
+
+class StrictSlugRelatedField(serializers.SlugRelatedField):
+    """A related record named by its slug. Only a slug can name a record: anything else
+    (a number, NUL bytes the database would refuse) gets the same message as a slug that
+    names nothing."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            # DRF would read "" as null; here null is null and "" is a mistake.
+            raise serializers.ValidationError("Give a slug (or null where the field may be empty).", code="blank")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not SLUG_RE.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
+        return super().to_internal_value(data)
+
+
+class SlugRefField(StrictSlugRelatedField):
+    """A related record: written as its slug, read as an object with its slug and names
+    (`represent` gives the object's keys and how to read each)."""
+
+    def __init__(self, *, represent, **kwargs):
+        self.represent = represent
+        super().__init__(**kwargs)
+
+    def to_representation(self, obj):
+        return {key: read(obj) for key, (read, _) in self.represent.items()}
+
+    def response_schema(self):
+        return {
+            "type": "object",
+            "properties": {key: schema for key, (_, schema) in self.represent.items()},
+            "required": list(self.represent),
+        }
+
+
+class SlugRefFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "projects.api.serializers.SlugRefField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return {"type": "string", "pattern": f"^{SLUG_RE.pattern}$", "description": "The slug of the record."}
+        return self.target.response_schema()
+
+
+def _attr(name):
+    return lambda obj: getattr(obj, name)
+
+
+PARTNER_REF = {
+    "slug": (_attr("slug"), _STRING),
+    "name": (_attr("name"), _STRING),
+    "name_ja": (_attr("name_ja"), _STRING),
+    "country": (lambda p: p.country.code or None, _NULLABLE_STRING),
+}
+NAMED_REF = {"slug": (_attr("slug"), _STRING), "name": (_attr("name"), _STRING)}
+NAMED_JA_REF = {**NAMED_REF, "name_ja": (_attr("name_ja"), _STRING)}
+PROJECT_REF = {"slug": (_attr("slug"), _STRING), "title": (_attr("title"), _STRING)}
+
+
+class SourceRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["slug", "title", "year"]
+
+
 class CitationSerializer(serializers.ModelSerializer):
-    source = serializers.SerializerMethodField()
+    source = SourceRefSerializer(read_only=True)
 
     class Meta:
         model = Citation
         fields = ["source", "section", "excerpt"]
-
-    def get_source(self, obj) -> dict:
-        return {"slug": obj.source.slug, "title": obj.source.title, "year": obj.source.year}
 
 
 class CountryListField(serializers.ListField):
@@ -74,6 +200,22 @@ class CountryListField(serializers.ListField):
 
     def to_representation(self, value):
         return [{"code": c.code, "name": c.name} for c in value]
+
+
+class CountryListFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "projects.api.serializers.CountryListField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return {"type": "array", "items": {"$ref": "#/components/schemas/CountryEnum"}}
+        return {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": _STRING, "name": _STRING},
+                "required": ["code", "name"],
+            },
+        }
 
 
 class FieldSerializer(ModelRulesSerializer):
@@ -94,17 +236,19 @@ class ProgramSerializer(ModelRulesSerializer):
     class Meta:
         model = Program
         fields = ["url", "public_url", "slug", "name", "name_ja", "start_year", "description", "citations"]
+        extra_kwargs = {"start_year": YEAR_BOUNDS}
 
 
 class SourceSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:source-detail", lookup_field="slug")
     # The model's own `url` (where the document is published) under another name, since
     # `url` is the API link here as everywhere else.
-    source_url = serializers.URLField(source="url", required=False, allow_blank=True)
+    source_url = StrictURLField(source="url", required=False, allow_blank=True)
 
     class Meta:
         model = Source
         fields = ["url", "slug", "title", "author", "publisher", "year", "filename", "source_url", "description"]
+        extra_kwargs = {"year": YEAR_BOUNDS}
 
 
 class ActivitySummarySerializer(serializers.ModelSerializer):
@@ -118,11 +262,12 @@ class ActivitySummarySerializer(serializers.ModelSerializer):
 class ProjectSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:project-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
-    program = serializers.SlugRelatedField(slug_field="slug", queryset=Program.objects.all())
-    partners = serializers.SlugRelatedField(slug_field="slug", queryset=Partner.objects.all(), many=True)
-    fields = serializers.SlugRelatedField(slug_field="slug", queryset=Field.objects.all(), many=True, required=False)
+    program = SlugRefField(queryset=Program.objects.all(), represent=NAMED_REF)
+    partners = SlugRefField(queryset=Partner.objects.all(), many=True, represent=PARTNER_REF)
+    fields = SlugRefField(queryset=Field.objects.all(), many=True, required=False, represent=NAMED_JA_REF)
     cooperating_countries = CountryListField(required=False)
     years = serializers.CharField(source="years_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
     activities = ActivitySummarySerializer(many=True, read_only=True)
 
@@ -130,31 +275,21 @@ class ProjectSerializer(ModelRulesSerializer):
         model = Project
         fields = [
             "url", "public_url", "slug", "title", "program", "partners", "fields", "start_year", "end_year",
-            "years", "status", "cooperating_countries", "description", "published", "version", "created",
-            "updated", "citations", "activities",
+            "years", "status", "status_display", "cooperating_countries", "description", "published", "version",
+            "created", "updated", "citations", "activities",
         ]  # fmt: skip
         read_only_fields = ["version", "created", "updated"]
+        extra_kwargs = {"start_year": YEAR_BOUNDS, "end_year": YEAR_BOUNDS}
 
     def validate_partners(self, value):
         if not value:
             raise serializers.ValidationError("At least one partner is required.")
         return value
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["program"] = {"slug": instance.program.slug, "name": instance.program.name}
-        data["partners"] = [
-            {"slug": p.slug, "name": p.name, "name_ja": p.name_ja, "country": p.country.code or None}
-            for p in instance.partners.all()
-        ]
-        data["fields"] = [{"slug": f.slug, "name": f.name, "name_ja": f.name_ja} for f in instance.fields.all()]
-        data["status_display"] = instance.get_status_display()
-        return data
-
 
 class ActivitySerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:activity-detail")
-    project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
+    project = SlugRefField(queryset=Project.objects.all(), represent=PROJECT_REF)
     precision = serializers.CharField(read_only=True)
     date_display = serializers.CharField(read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
@@ -166,8 +301,63 @@ class ActivitySerializer(ModelRulesSerializer):
             "location", "location_country", "description", "citations",
         ]  # fmt: skip
         read_only_fields = ["slug"]
+        extra_kwargs = {
+            "year": YEAR_BOUNDS,
+            "month": {"min_value": 1, "max_value": 12},
+            "day": {"min_value": 1, "max_value": 31},
+        }
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["project"] = {"slug": instance.project.slug, "title": instance.project.title}
-        return data
+
+# -- reports: documentation of their response shapes (they are built by the selectors) --
+
+
+class NamedRefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    name_ja = serializers.CharField(required=False)
+
+
+class CountsReportSerializer(serializers.Serializer):
+    group_by = serializers.ListField(child=serializers.CharField(), help_text="The dimensions, in order.")
+    results = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="One row per group: for each dimension its key (`field`: a slug, `year`: a year, ...) and its "
+        "name (`field_name`), and `count`, the number of projects.",
+    )
+
+
+class MatrixProjectSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    start_year = serializers.IntegerField(allow_null=True)
+    end_year = serializers.IntegerField(allow_null=True)
+    years = serializers.CharField(help_text="The span as the sources give it, e.g. 2013–2015.")
+    status = serializers.ChoiceField(choices=Project.Status.choices)
+
+
+class MatrixCellSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field's slug.")
+    projects = MatrixProjectSerializer(many=True)
+
+
+class MatrixRowSerializer(serializers.Serializer):
+    partner = NamedRefSerializer()
+    country = serializers.CharField(allow_null=True)
+    cells = MatrixCellSerializer(many=True)
+
+
+class MatrixReportSerializer(serializers.Serializer):
+    fields = NamedRefSerializer(many=True)
+    rows = MatrixRowSerializer(many=True)
+
+
+class TimelineRowSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Projects active that year, each counted once.")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Projects active that year, by field.")
+
+
+class TimelineReportSerializer(serializers.Serializer):
+    years = serializers.ListField(child=serializers.IntegerField())
+    fields = NamedRefSerializer(many=True)
+    rows = TimelineRowSerializer(many=True)

@@ -1,24 +1,34 @@
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from projects.api.serializers import (
     ActivitySerializer,
+    CountsReportSerializer,
     FieldSerializer,
+    MatrixReportSerializer,
     ProgramSerializer,
     ProjectSerializer,
     SourceSerializer,
+    TimelineReportSerializer,
 )
 from projects.filtersets import ActivityFilterSet, ProjectFilterSet
 from projects.iati import iati_activities_chunks, iati_errors_document
 from projects.models import Activity, Citation, Field, Program, Project, Source
-from projects.selectors import ReportError, report_counts, report_matrix, report_parse_group_by, report_timeline
+from projects.selectors import (
+    DIMENSIONS,
+    ReportError,
+    report_counts,
+    report_matrix,
+    report_parse_group_by,
+    report_timeline,
+)
 from tracker.api import CSVStreamMixin, ETagMixin
 
 
@@ -114,11 +124,23 @@ class ActivityViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
         return Activity.objects.for_user(self.request.user).select_related("project").prefetch_related(_citations())
 
 
-class _ProjectReport(APIView):
+class _ReportSchema(AutoSchema):
+    """A report is one object, not a list, but takes every project filter."""
+
+    def get_filter_backends(self):
+        return self.view.filter_backends
+
+
+class _ProjectReport(generics.GenericAPIView):
     """A report over the projects the user may see, narrowed by any project filter."""
 
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProjectFilterSet
+    pagination_class = None
+    schema = _ReportSchema()
+
+    def get_queryset(self):
+        return Project.objects.for_user(self.request.user)
 
     def projects(self, request):
         filterset = ProjectFilterSet(request.query_params, Project.objects.for_user(request.user), request=request)
@@ -127,9 +149,24 @@ class _ProjectReport(APIView):
         return filterset.qs
 
 
+_GROUP_BY = "|".join(DIMENSIONS)
+
+
 class CountsReportView(_ProjectReport):
     """Number of projects per group: ?group_by=partner|country|field|program|status|year (one or two)."""
 
+    @extend_schema(
+        responses=CountsReportSerializer,
+        parameters=[
+            OpenApiParameter(
+                "group_by",
+                str,
+                required=True,
+                pattern=f"^({_GROUP_BY})(,({_GROUP_BY}))?$",
+                description="One or two dimensions, comma-separated: " + ", ".join(DIMENSIONS) + ".",
+            )
+        ],
+    )
     def get(self, request):
         try:
             group_by = report_parse_group_by(request.query_params.get("group_by"))
@@ -142,6 +179,7 @@ class CountsReportView(_ProjectReport):
 class MatrixReportView(_ProjectReport):
     """Partner × field: each cell the projects and their year spans."""
 
+    @extend_schema(responses=MatrixReportSerializer)
     def get(self, request):
         matrix = report_matrix(projects=self.projects(request))
         if request.accepted_renderer.format == "csv":
@@ -165,6 +203,7 @@ class MatrixReportView(_ProjectReport):
 class TimelineReportView(_ProjectReport):
     """Projects active per year, in total and by field."""
 
+    @extend_schema(responses=TimelineReportSerializer)
     def get(self, request):
         timeline = report_timeline(projects=self.projects(request))
         if request.accepted_renderer.format == "csv":

@@ -1,0 +1,120 @@
+"""The OpenAPI schema's shared parts: the error responses every operation can give, the
+conditional-request headers, and the pagination parameters' bounds.
+
+drf-spectacular documents each view's success response from its serializer; what it
+cannot see is what the API's plumbing adds around every view (tracker.api: the error
+shape, 304/412 from ETags, 409 for protected deletes, 429 from throttling, 503 from
+tracker.db_errors). A postprocessing hook adds those to every operation, so the schema
+lists every response a client can get and a schema-driven fuzzer can hold us to it.
+"""
+
+from django_countries import countries
+
+
+def country_choices():
+    """The ISO 3166-1 codes, for the one CountryEnum every country field shares."""
+    return [(country.code, country.name) for country in countries]
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error the API returns has this shape: one entry per problem, naming the field or "
+    "parameter where there is one.",
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "description": "A machine-readable code, e.g. `invalid`, `required`."},
+                    "detail": {"type": "string", "description": "What is wrong, in words."},
+                    "field": {"type": "string", "description": "The field or query parameter concerned, if any."},
+                },
+                "required": ["code", "detail"],
+            },
+        }
+    },
+    "required": ["errors"],
+}
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+CSV_SCHEMA = {"type": "string", "description": "CSV with a header row; names beside codes."}
+
+ERRORS = {
+    "400": "Invalid query parameter or payload: one message per field.",
+    "401": "Authentication credentials were not provided or are invalid.",
+    "403": "Authenticated, but not allowed to do this (only editors write).",
+    "404": "No such record, or not visible to you (drafts are hidden from the public), or no such page.",
+    "406": "The Accept header asks for a format the API does not offer.",
+    "409": "The record is still referred to by other records and cannot be deleted.",
+    "412": "If-Match does not match the record's current ETag: someone changed it since you read it.",
+    "415": "The request body's media type is not supported.",
+    "429": "Too many requests: slow down (see Retry-After).",
+    "503": "The database is unavailable; try again shortly.",
+}
+
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": "The record's version; send it back in If-Match."}}
+
+
+def _json(schema):
+    return {"application/json": {"schema": schema}}
+
+
+def _header_parameter(name, description):
+    return {"in": "header", "name": name, "required": False, "schema": {"type": "string"}, "description": description}
+
+
+def _codes_for(method):
+    # Any request may carry a bad query parameter (400), bad credentials (401), ask for
+    # something hidden or absent (404: a draft, an unknown slug in a path, a page past the
+    # end), be throttled (429) or meet a database outage (503).
+    codes = {"400", "401", "403", "404", "406", "429", "503"}
+    if method in {"post", "put", "patch"}:
+        codes.add("415")
+    if method in {"put", "patch", "delete"}:
+        codes.add("412")
+    if method == "delete":
+        codes.add("409")
+    return codes
+
+
+def postprocess_errors_and_conditional_requests(result, generator, request, public):
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            if method == "get" and {} not in operation.get("security", [{}]):
+                # Anyone may read published data (tracker.api.ReadOrModelPermissions).
+                operation["security"].append({})
+            responses = operation.setdefault("responses", {})
+            csv = any("text/csv" in r.get("content", {}) for r in responses.values())
+            for response in responses.values():
+                if "text/csv" in response.get("content", {}):
+                    response["content"]["text/csv"] = {"schema": CSV_SCHEMA}
+            for code in sorted(_codes_for(method)):
+                content = _json(ERROR_REF)
+                if csv:
+                    # Asked for CSV, errors come as CSV too: field,code,detail rows.
+                    content["text/csv"] = {"schema": CSV_SCHEMA}
+                responses.setdefault(code, {"description": ERRORS[code], "content": content})
+            is_detail = path.rstrip("/").endswith("}")
+            parameters = operation.setdefault("parameters", [])
+            if is_detail and method == "get":
+                parameters.append(
+                    _header_parameter("If-None-Match", "An ETag from an earlier response: 304 if unchanged.")
+                )
+                responses["200"].setdefault("headers", {}).update(ETAG_HEADER)
+                responses.setdefault("304", {"description": "Not modified since the ETag given in If-None-Match."})
+            if is_detail and method in {"put", "patch", "delete"}:
+                parameters.append(
+                    _header_parameter("If-Match", "The ETag you read: the write is refused (412) if it changed since.")
+                )
+                for code in ("200", "204"):
+                    if code in responses and method != "delete":
+                        responses[code].setdefault("headers", {}).update(ETAG_HEADER)
+            if not parameters:
+                del operation["parameters"]
+    return result
