@@ -9,7 +9,7 @@ PORT ?= 8000
 # The developer setup is the one place DEBUG is turned on.
 DEV := DEBUG=true
 
-.PHONY: run serve test lint superuser reseed clean
+.PHONY: run serve test lint superuser reseed clean bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ lint: $(VENV)/.installed-dev
 test: lint
 	SECRET_KEY=makemigrations-check-only $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
+
+# The performance benchmark against the raw limit of the stack (bench/run.py; needs
+# wrk, PostgreSQL's binaries or DATABASE_URL, and Redis on 127.0.0.1:6379, db 5).
+# Full scale takes a while; `make bench ARGS=--quick` runs 10,000 projects in under two minutes.
+bench: $(VENV)/.installed-dev
+	$(PY) bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
