@@ -8,7 +8,7 @@ from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
 from projects.models import Project
 from projects.templatetags.tracker_tags import localname
-from projects.views import project_cards, public_citations
+from projects.views import _stable, project_cards, public_citations
 
 
 class PartnerListView(TemplateView):
@@ -77,9 +77,7 @@ class PartnerDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         partner = self.object
-        projects = list(
-            project_cards(Project.objects.public().filter(partners=partner)).order_by("start_year", "title", "pk")
-        )
+        projects = list(project_cards(_stable(Project.objects.public().filter(partners=partner))))
         context["projects"] = projects
         context["parent"] = partner.parent if partner.parent and partner.parent.published else None
         context["years"], context["year_rows"] = self.years_grid(projects)

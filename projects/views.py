@@ -7,7 +7,7 @@ is shown as an error beside its control, with a 400 status and no results, never
 
 from django import forms
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -48,9 +48,14 @@ def project_cards(projects):
 
 
 def _stable(projects):
-    """The filterset's ordering (or the default), with the primary key last so pages never
-    overlap or skip a row when two projects tie."""
-    ordering = list(projects.query.order_by) or list(Project._meta.ordering)
+    """The filterset's ordering (or the default), years not stated last on every database,
+    and the primary key last so pages never overlap or skip a row when two projects tie."""
+    ordering = []
+    for term in list(projects.query.order_by) or list(Project._meta.ordering):
+        name = term.lstrip("-") if isinstance(term, str) else None
+        if name in ("start_year", "end_year"):
+            term = F(name).desc(nulls_last=True) if term.startswith("-") else F(name).asc(nulls_last=True)
+        ordering.append(term)
     return projects.order_by(*ordering, "pk")
 
 

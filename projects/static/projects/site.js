@@ -20,3 +20,12 @@
     }
   });
 })();
+
+// Wide year tables and charts (data-scroll-end) open scrolled to their latest years, the
+// ones a reader most often wants; without JavaScript they open at the earliest.
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  document.querySelectorAll("[data-scroll-end]").forEach(function (box) {
+    box.scrollLeft = box.scrollWidth;
+  });
+});
