@@ -12,7 +12,8 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.core.serializers.base import DeserializationError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.test.utils import override_settings
 
 from partners.models import Partner
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias to load into.")
 
     def handle(self, *args, path, database, **options):
+        if database not in connections:
+            known = ", ".join(connections)
+            raise CommandError(f"--database: no database {database!r} is configured (there is {known}).")
         source = Path(path)
         if not source.is_file():
             raise CommandError(f"path: no file at {path}.")
@@ -43,9 +47,12 @@ class Command(BaseCommand):
         if not isinstance(data, list) or any(not isinstance(o, dict) or "model" not in o for o in data):
             raise CommandError(f"path: {path} is not a backup written by export_data.")
         user_model = apps.get_model("auth", "User")
-        occupied = [
-            m._meta.verbose_name_plural for m in [*MUST_BE_EMPTY, user_model] if m.objects.using(database).exists()
-        ]
+        try:
+            occupied = [
+                m._meta.verbose_name_plural for m in [*MUST_BE_EMPTY, user_model] if m.objects.using(database).exists()
+            ]
+        except DatabaseError as exc:
+            raise CommandError(f"The database is not ready (run `manage.py migrate` first): {exc}") from exc
         if occupied:
             raise CommandError(
                 f"The database already holds {', '.join(str(o) for o in occupied)}: "
@@ -53,8 +60,11 @@ class Command(BaseCommand):
             )
         # The backup holds the history; loading must not add records of its own (simple
         # history would record each many-to-many link as it is restored).
-        with transaction.atomic(using=database), override_settings(SIMPLE_HISTORY_ENABLED=False):
-            # The groups made by the roles migration are in the backup, with their ids.
-            Group.objects.using(database).all().delete()
-            call_command("loaddata", str(source), database=database, verbosity=0)
+        try:
+            with transaction.atomic(using=database), override_settings(SIMPLE_HISTORY_ENABLED=False):
+                # The groups made by the roles migration are in the backup, with their ids.
+                Group.objects.using(database).all().delete()
+                call_command("loaddata", str(source), database=database, verbosity=0)
+        except (DeserializationError, DatabaseError, LookupError) as exc:
+            raise CommandError(f"path: {path} did not load, so nothing was changed: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(data)} objects from {source}"))

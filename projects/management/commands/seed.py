@@ -60,7 +60,10 @@ class Command(BaseCommand):
             raise CommandError(f"Seed fixture file(s) missing: {', '.join(missing)}.")
 
         with transaction.atomic():
-            occupied = [str(m._meta.verbose_name_plural) for m in MUST_BE_EMPTY if m.objects.exists()]
+            try:
+                occupied = [str(m._meta.verbose_name_plural) for m in MUST_BE_EMPTY if m.objects.exists()]
+            except DatabaseError as exc:
+                raise CommandError(f"The database is not ready (run `manage.py migrate` first): {exc}") from exc
             if occupied and not reload:
                 self.stdout.write(
                     f"Skipped loading the seed data: the database already holds {', '.join(occupied)}. "
