@@ -1,0 +1,191 @@
+"""Drafts reach nobody who may not see them: an anonymous visitor walks every public URL
+and every API endpoint, found from the URL resolver (so pages added later are walked
+too), in English and Japanese, with the real slugs and ids of published and draft
+records, searches and filters naming the drafts, CSV, IATI, the sitemap and 404 pages,
+and no draft's title, name, slug, id or text appears in any response."""
+
+import pytest
+
+from partners.models import Partner
+from projects.models import Activity, Citation, Field, Program, Project
+from tests.fuzz.site import api_routes, body, public_routes, urls_for
+
+pytestmark = pytest.mark.django_db
+
+# Distinctive ids, so that an id in a body is this record's and nothing else's.
+DRAFT_PROJECT_ID, DRAFT_ACTIVITY_ID, DRAFT_CITATION_ID, DRAFT_PARTNER_ID = 987651, 987652, 987653, 987654
+
+# What a draft must never show: every text of the draft records, and their ids.
+SECRETS = {
+    "draft project title": "Kestrel Contingency Plan",
+    "draft project slug": "kestrel-contingency-plan",
+    "draft project id": str(DRAFT_PROJECT_ID),
+    "draft project description": "Undisclosed Nightjar arrangements",
+    "draft activity title": "Nightjar Covert Seminar",
+    "draft activity slug": "nightjar-covert-seminar",
+    "draft activity id": str(DRAFT_ACTIVITY_ID),
+    "draft activity location": "Hidden Cove Base",
+    "draft citation excerpt": "Passage on the Kestrel contingency",
+    "draft citation id": str(DRAFT_CITATION_ID),
+    "draft partner name": "Osprey Reserve Flotilla",
+    "draft partner Japanese name": "オスプレイ予備艦隊",
+    "draft partner slug": "osprey-reserve-flotilla",
+    "draft partner id": str(DRAFT_PARTNER_ID),
+    "draft partner description": "Partner not yet announced",
+}
+
+# Searches and filters that name the drafts by a word of their titles (not the whole
+# title: a page may echo the search term, and that is not a leak).
+PROBES = [
+    {"q": "Kestrel"},
+    {"q": "Nightjar"},
+    {"q": "Osprey"},
+    {"search": "Kestrel"},
+    {"partner": "osprey-reserve-flotilla"},
+    {"project": "kestrel-contingency-plan"},
+    {"published": "false"},
+    {"page_size": "500"},
+    {"status": "planned"},
+]
+API_PROBES = [{"format": "csv"}, {"format": "json"}]
+REPORT_PROBES = [{"group_by": g} for g in ("partner", "country", "field", "program", "status", "year")]
+NOT_FOUND = ["/no-such-page/", "/ja/no-such-page/", "/api/v1/no-such-endpoint/", "/projects/no-such-project/"]
+
+
+@pytest.fixture
+def published_and_drafts(source):
+    """A small published world, and drafts of every kind beside it: a draft project with
+    its activity and citations, and a draft partner of the draft project."""
+    program = Program.objects.create(name="Capacity building assistance", slug="capacity-building", start_year=2012)
+    field = Field.objects.create(name="HA/DR", slug="ha-dr")
+    vietnam = Partner.objects.create(name="Vietnam", slug="vietnam", country="VN", region="southeast_asia")
+    hidden = Partner.objects.create(
+        pk=DRAFT_PARTNER_ID,
+        name=SECRETS["draft partner name"],
+        name_ja=SECRETS["draft partner Japanese name"],
+        slug=SECRETS["draft partner slug"],
+        country="PH",
+        region="southeast_asia",
+        description=SECRETS["draft partner description"],
+        published=False,
+    )
+    published = Project.objects.create(
+        title="HA/DR seminars for Vietnam", slug="hadr-vietnam", program=program, start_year=2013, end_year=2015,
+        status="completed", published=True,
+    )  # fmt: skip
+    published.partners.set([vietnam])
+    published.fields.set([field])
+    Citation.objects.create(source=source, section="Table", excerpt="HA/DR seminar (2014)", project=published)
+    seminar = Activity.objects.create(project=published, title="HA/DR seminar", kind="seminar", year=2014)
+    Citation.objects.create(source=source, section="Table", excerpt="seminar", activity=seminar)
+
+    draft = Project.objects.create(
+        pk=DRAFT_PROJECT_ID,
+        title=SECRETS["draft project title"],
+        slug=SECRETS["draft project slug"],
+        description=SECRETS["draft project description"],
+        program=program,
+        start_year=2021,
+        status="planned",
+        published=False,
+    )
+    draft.partners.set([vietnam, hidden])
+    draft.fields.set([field])
+    activity = Activity.objects.create(
+        pk=DRAFT_ACTIVITY_ID,
+        project=draft,
+        title=SECRETS["draft activity title"],
+        slug=SECRETS["draft activity slug"],
+        kind="seminar",
+        year=2021,
+        location=SECRETS["draft activity location"],
+    )
+    Citation.objects.create(
+        pk=DRAFT_CITATION_ID, source=source, section="Plans", excerpt=SECRETS["draft citation excerpt"], project=draft
+    )
+    Citation.objects.create(source=source, section="Plans", excerpt="Kestrel activity passage", activity=activity)
+    Citation.objects.create(source=source, section="Plans", excerpt="Osprey partner passage", partner=hidden)
+    return published
+
+
+def _query(params):
+    return "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def _walk_list(extra):
+    """Every (url, headers) pair to request anonymously."""
+    requests = []
+    for route in public_routes():
+        for url in urls_for(route, extra):
+            requests.append((url, {}))
+            if not route.params:
+                requests += [(url + _query(p), {}) for p in PROBES]
+    for route in api_routes():
+        for url in urls_for(route, extra):
+            requests.append((url, {}))
+            requests.append((url, {"HTTP_ACCEPT": "text/csv"}))
+            if not route.params:
+                reports = REPORT_PROBES if "report" in route.name else []
+                requests += [(url + _query(p), {}) for p in [*PROBES, *API_PROBES, *reports]]
+    requests += [(url, {}) for url in NOT_FOUND]
+    return list(dict.fromkeys((url, tuple(headers.items())) for url, headers in requests))
+
+
+def _walk(client, secrets):
+    """Requests every URL of the walk anonymously; returns (requests, leaks, server
+    errors, pages that showed the published project)."""
+    extra = {"slug": [SECRETS["draft project slug"], SECRETS["draft partner slug"], SECRETS["draft activity slug"]]}
+    requests = _walk_list(extra)
+    leaks, errors, seen_published = [], [], 0
+    for url, headers in requests:
+        response = client.get(url, **dict(headers))
+        if response.status_code >= 500:
+            errors.append(f"{url} {dict(headers)}: {response.status_code}")
+            continue
+        text = body(response)
+        seen_published += "HA/DR seminars for Vietnam" in text or "hadr-vietnam" in text
+        for what, secret in secrets.items():
+            # A page may echo what the visitor asked for (a 404 naming the path it was asked).
+            if secret in url:
+                continue
+            if secret in text:
+                at = text.index(secret)
+                context = text[max(at - 80, 0) : at + 80]
+                leaks.append(f"{what} in {url} {dict(headers)} ({response.status_code}): …{context}…")
+    print(f"walked {len(requests)} anonymous requests; {len(leaks)} leaks, {len(errors)} server errors")
+    return requests, leaks, errors, seen_published
+
+
+def test_no_draft_appears_anywhere_an_anonymous_visitor_can_look(client, published_and_drafts):
+    requests, leaks, errors, seen_published = _walk(client, SECRETS)
+    assert not errors, "\n".join(errors)
+    assert not leaks, "\n".join(leaks)
+    # The control: the walk reached real pages that show published data.
+    assert len(requests) > 100
+    assert seen_published > 20
+
+
+def test_a_draft_partner_of_a_published_project_appears_nowhere(client, published_and_drafts):
+    """A partner not yet announced, already named on a published project: the project is
+    public, the partner is not, and nothing shows it (the project appears without it)."""
+    published_and_drafts.partners.add(DRAFT_PARTNER_ID)
+    partner_secrets = {k: v for k, v in SECRETS.items() if k.startswith("draft partner")}
+    requests, leaks, errors, seen_published = _walk(client, partner_secrets)
+    assert not errors, "\n".join(errors)
+    assert not leaks, "\n".join(leaks)
+    assert seen_published > 20
+
+
+def test_the_walk_covers_the_draft_detail_urls_and_they_are_not_found(client, published_and_drafts):
+    extra = {"slug": [SECRETS["draft project slug"], SECRETS["draft partner slug"]]}
+    draft_urls = [
+        url
+        for route in [*public_routes(), *api_routes()]
+        for url in urls_for(route, extra)
+        if any(SECRETS[k] in url for k in ("draft project slug", "draft partner slug", "draft activity id"))
+    ]
+    assert {"/projects/kestrel-contingency-plan/", "/ja/projects/kestrel-contingency-plan/"} <= set(draft_urls)
+    assert {"/partners/osprey-reserve-flotilla/", "/api/v1/projects/kestrel-contingency-plan/"} <= set(draft_urls)
+    assert f"/api/v1/activities/{DRAFT_ACTIVITY_ID}/" in draft_urls
+    for url in draft_urls:
+        assert client.get(url).status_code == 404, url
