@@ -29,3 +29,33 @@ document.addEventListener("DOMContentLoaded", function () {
     box.scrollLeft = box.scrollWidth;
   });
 });
+
+// Shorter shareable URLs: a GET form leaves out its empty fields and the ones still at
+// their default (data-default), so a filtered page reads ?field=ha-dr rather than
+// ?q=&year=&field=ha-dr&page_size=25. Without JavaScript the longer URL means the same.
+document.addEventListener("submit", function (event) {
+  "use strict";
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "get") {
+    return;
+  }
+  Array.prototype.forEach.call(form.elements, function (el) {
+    if (!el.name || el.disabled || el.type === "checkbox" || el.type === "radio" || el.type === "submit") {
+      return;
+    }
+    var value = el.value;
+    if (value === "" || (el.hasAttribute("data-default") && value === el.getAttribute("data-default"))) {
+      el.disabled = true;
+      el.setAttribute("data-left-out", "");
+    }
+  });
+});
+
+// Coming back with the Back button (page cache): give the left-out fields back.
+window.addEventListener("pageshow", function () {
+  "use strict";
+  document.querySelectorAll("[data-left-out]").forEach(function (el) {
+    el.disabled = false;
+    el.removeAttribute("data-left-out");
+  });
+});
