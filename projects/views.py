@@ -274,7 +274,7 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
     form_filters = ("program", "region")
 
     # Chart geometry, in SVG user units (pixels at 100 %).
-    LABEL_WIDTH = 210
+    LABEL_WIDTH = 150  # the field names, in a column of their own that does not scroll
     COLUMN = 36
     ROW = 26
     BAR_AREA = 120
@@ -301,7 +301,7 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
         grid_top = self.TOP + self.BAR_AREA + 28
         columns = []
         for i, row in enumerate(rows):
-            x = self.LABEL_WIDTH + i * self.COLUMN
+            x = 4 + i * self.COLUMN
             height = round(row["total"] / max_total * (self.BAR_AREA - 16))
             cells = []
             # Only non-empty cells are drawn (four shades, the darker two with white text);
@@ -324,13 +324,14 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
                 }
             )
         return {
-            "width": self.LABEL_WIDTH + len(years) * self.COLUMN + 8,
+            "width": len(years) * self.COLUMN + 8,
+            "label_width": self.LABEL_WIDTH,
             "height": grid_top + len(fields) * self.ROW + 8,
             "columns": columns,
             "fields": [
                 {
                     "name": f["name"],
-                    "short": _shorten(f["name"], 30),
+                    "short": _shorten(f["name"], 21),
                     "y": grid_top + j * self.ROW + self.ROW // 2 + 4,
                     "row_y": grid_top + j * self.ROW,
                 }
@@ -344,7 +345,7 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
             "baseline_y": self.TOP + self.BAR_AREA,
             "label_x": self.LABEL_WIDTH - 8,
             "column": self.COLUMN,
-            "grid_x": self.LABEL_WIDTH,
+            "grid_x": 4,
             "grid_width": len(years) * self.COLUMN,
             "cell": self.COLUMN - 4,
             "row": self.ROW - 4,

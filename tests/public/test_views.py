@@ -408,7 +408,7 @@ class TestMatrixAndTimeline:
 
     def test_the_timeline_chart_is_server_rendered_svg_with_the_same_totals(self, anonymous_client, site):
         html = _text(anonymous_client.get("/timeline/"))
-        svg = html[html.index("<svg") : html.index("</svg>")]
+        svg = html[html.index('<figure class="chart">') : html.index("</figure>")]
         timeline = report_timeline(projects=Project.objects.public())
         bars = re.findall(r'<rect class="bar"[^>]*><title>(\d+): (\d+)</title>', svg)
         assert [(int(y), int(n)) for y, n in bars] == [(r["year"], r["total"]) for r in timeline["rows"]]
