@@ -5,14 +5,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
-from projects.filtersets import CountryFilter, SearchFilter, StrictBooleanFilter
+from projects.filtersets import ChoicesFilter, CountryFilter, SearchFilter, StrictBooleanFilter
 
 
 class PartnerFilterSet(django_filters.FilterSet):
     q = SearchFilter(method="filter_q", label=_("Search"))
     country = CountryFilter(field_name="country", label=_("Country"))
-    region = django_filters.MultipleChoiceFilter(choices=Partner.Region.choices, label=_("Region"))
-    kind = django_filters.MultipleChoiceFilter(choices=Partner.Kind.choices, label=_("Kind"))
+    region = ChoicesFilter(choices=Partner.Region.choices, label=_("Region"))
+    kind = ChoicesFilter(choices=Partner.Kind.choices, label=_("Kind"))
     asean = StrictBooleanFilter(field_name="asean_member", label=_("ASEAN member"))
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("country", "country"), ("region", "region")), label=_("Order by")

@@ -41,7 +41,31 @@ YEAR_SCHEMA = {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR}
 SEARCH_SCHEMA = {"type": "string", "maxLength": 200}
 
 
-class SlugMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+class EmptyIsNoneMixin:
+    """As in an HTML form, an empty value is no value: `?status=&status=ongoing` is ongoing."""
+
+    def to_python(self, value):
+        if isinstance(value, list | tuple):
+            value = [v for v in value if v not in ("", None)]
+        return super().to_python(value)
+
+    def clean(self, value):
+        if isinstance(value, list | tuple):
+            value = [v for v in value if v not in ("", None)]
+        return super().clean(value)
+
+
+class ChoicesField(EmptyIsNoneMixin, django_filters.fields.MultipleChoiceField):
+    pass
+
+
+class ChoicesFilter(django_filters.MultipleChoiceFilter):
+    """One or more of a fixed set of values (repeat the parameter)."""
+
+    field_class = ChoicesField
+
+
+class SlugMultipleChoiceField(EmptyIsNoneMixin, django_filters.fields.ModelMultipleChoiceField):
     """Only a slug can name a record: anything else is an unknown choice before it reaches
     the database (which would refuse a NUL byte with an error of its own)."""
 
@@ -72,7 +96,7 @@ class SearchFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
-class UpperCaseMultipleChoiceField(forms.MultipleChoiceField):
+class UpperCaseMultipleChoiceField(EmptyIsNoneMixin, forms.MultipleChoiceField):
     """Country codes: `vn` and `VN` are the same country."""
 
     def to_python(self, value):
@@ -80,7 +104,7 @@ class UpperCaseMultipleChoiceField(forms.MultipleChoiceField):
 
 
 @extend_schema_field(COUNTRY_SCHEMA)
-class CountryFilter(django_filters.MultipleChoiceFilter):
+class CountryFilter(ChoicesFilter):
     field_class = UpperCaseMultipleChoiceField
 
     def __init__(self, *args, **kwargs):
@@ -146,13 +170,13 @@ class ProjectFilterSet(django_filters.FilterSet):
     q = SearchFilter(method="filter_q", label=_("Search"))
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
-    region = django_filters.MultipleChoiceFilter(
+    region = ChoicesFilter(
         choices=Partner.Region.choices, method="filter_region", label=_("Region")
     )
     asean = StrictBooleanFilter(method="filter_asean", label=_("ASEAN member"))
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
-    status = django_filters.MultipleChoiceFilter(choices=Project.Status.choices, label=_("Status"))
+    status = ChoicesFilter(choices=Project.Status.choices, label=_("Status"))
     year = YearFilter(method="filter_year", label=_("Active in year"))
     start_year_min = YearFilter(field_name="start_year", lookup_expr="gte", label=_("Started in or after"))
     start_year_max = YearFilter(field_name="start_year", lookup_expr="lte", label=_("Started in or before"))
@@ -219,7 +243,7 @@ class ActivityFilterSet(django_filters.FilterSet):
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
-    kind = django_filters.MultipleChoiceFilter(choices=Activity.Kind.choices, label=_("Kind"))
+    kind = ChoicesFilter(choices=Activity.Kind.choices, label=_("Kind"))
     year = YearFilter(field_name="year", label=_("Year"))
     ordering = django_filters.OrderingFilter(fields=(("year", "year"), ("title", "title")), label=_("Order by"))
 

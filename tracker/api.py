@@ -8,7 +8,7 @@ import json
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from rest_framework import exceptions, permissions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer
@@ -27,7 +27,7 @@ class TrackerPagination(PageNumberPagination):
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        if raw is None or raw == "":
             return self.page_size
         try:
             size = int(raw)
@@ -172,11 +172,17 @@ class CSVStreamMixin:
         if getattr(request.accepted_renderer, "format", None) != "csv":
             return super().list(request, *args, **kwargs)
         queryset = self.filter_queryset(self.get_queryset())
+        paging = self.paginator is not None and any(
+            request.query_params.get(name) not in (None, "")
+            for name in (self.paginator.page_query_param, self.paginator.page_size_query_param)
+        )
+        # Without page or page_size, CSV is the whole selection, streamed; with them, that page.
+        rows = self.paginate_queryset(queryset) if paging else queryset.iterator(chunk_size=2000)
         writer = csv.writer(_Echo())
 
         def lines():
             yield writer.writerow([header for header, _ in self.csv_columns])
-            for obj in queryset.iterator(chunk_size=2000):
+            for obj in rows:
                 yield writer.writerow([_cell(get(obj)) for _, get in self.csv_columns])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
@@ -253,6 +259,12 @@ class ETagMixin:
     def perform_create(self, serializer):
         with transaction.atomic():
             serializer.save()
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any other path under /api/v1/: a 404 in the API's error shape, not the site's page."""
+    body = {"errors": [{"code": "not_found", "detail": f"No API endpoint at {request.path}."}]}
+    return JsonResponse(body, status=404)
 
 
 class PreconditionFailed(exceptions.APIException):

@@ -1,7 +1,9 @@
 """/api/v1/: the apps' API routes, the OpenAPI schema and the interactive docs."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from tracker.api import api_not_found
 
 urlpatterns = [
     path("", include("partners.api.urls")),
@@ -10,4 +12,5 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file, not inline, so the docs
     # work under the site's Content-Security-Policy (tracker/security.py).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", api_not_found),
 ]

@@ -102,6 +102,10 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 responses.setdefault(code, {"description": ERRORS[code], "content": content})
             is_detail = path.rstrip("/").endswith("}")
             parameters = operation.setdefault("parameters", [])
+            for parameter in parameters:
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    # As in an HTML form, an empty filter is no filter (?year=&status=).
+                    parameter["allowEmptyValue"] = True
             if is_detail and method == "get":
                 parameters.append(
                     _header_parameter("If-None-Match", "An ETag from an earlier response: 304 if unchanged.")

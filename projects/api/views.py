@@ -105,6 +105,7 @@ class ProjectViewSet(TrackerViewSet):
 
 class ActivityViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
     serializer_class = ActivitySerializer
+    lookup_value_regex = "[0-9]+"
     filterset_class = ActivityFilterSet
     csv_columns = [
         ("id", lambda a: a.id),

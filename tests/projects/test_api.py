@@ -3,6 +3,8 @@ and If-Match, CSV, reports and query counts."""
 
 import csv
 import io
+import json
+import tempfile
 
 import pytest
 from django.db import connection
@@ -65,6 +67,16 @@ ENDPOINTS = {
             "start_year": 2016,
             "status": "planned",
         },
+        # A whole new state for the test project: its 2014 activity must stay inside.
+        "update": {
+            "slug": "ha-dr-vietnam",
+            "title": "HA/DR for Vietnam, renamed",
+            "program": "capacity-building",
+            "partners": ["vietnam"],
+            "start_year": 2013,
+            "end_year": 2015,
+            "status": "completed",
+        },
         "patch": {"description": "Updated"},
     },
     "activities": {
@@ -79,6 +91,7 @@ EXPECTED = {
     "list": (200, 200),
     "retrieve": (200, 200),
     "create": (201, None),
+    "update": (200, None),
     "partial_update": (200, None),
     "destroy": (204, None),
 }
@@ -96,6 +109,7 @@ def test_permission_matrix(endpoint, method, persona, personas, project, partner
         "list": lambda: client.get(base),
         "retrieve": lambda: client.get(detail),
         "create": lambda: client.post(base, spec["create"], format="json"),
+        "update": lambda: client.put(detail, spec.get("update", spec["create"]), format="json"),
         "partial_update": lambda: client.patch(detail, spec["patch"], format="json"),
         "destroy": lambda: client.delete(detail),
     }[method]
@@ -104,6 +118,30 @@ def test_permission_matrix(endpoint, method, persona, personas, project, partner
     if method == "destroy" and endpoint in {"programs", "sources"} and persona in WRITERS:
         expected = 409  # still referred to by a project or a citation: protected, and said so
     response = call()
+    assert response.status_code == expected, response.content
+
+
+# Report and export endpoints are read-only: every persona reads; a write method is 405
+# for those allowed to write anything, and refused (401/403) before that for the others.
+READ_ONLY_ENDPOINTS = ["reports/counts/?group_by=field", "reports/matrix/", "reports/timeline/", "iati/activities.xml"]
+READ_ONLY_CASES = [
+    (e, m, p)
+    for e in READ_ONLY_ENDPOINTS
+    for m in ("get", "post", "put", "patch", "delete")
+    for p in ("anonymous", "viewer", "editor", "administrator")
+]
+
+
+@pytest.mark.parametrize("endpoint,method,persona", READ_ONLY_CASES, ids=["-".join(c) for c in READ_ONLY_CASES])
+def test_read_only_endpoint_matrix(endpoint, method, persona, personas, project):
+    client = _client(personas[persona])
+    response = getattr(client, method)(f"/api/v1/{endpoint}", format="json")
+    if method == "get":
+        expected = 200
+    elif persona in WRITERS:
+        expected = 405
+    else:
+        expected = 401 if persona == "anonymous" else 403
     assert response.status_code == expected, response.content
 
 
@@ -282,3 +320,174 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        "payload,field",
+        [
+            ({"name": 7}, "name"),
+            ({"start_year": "2016"}, "start_year"),
+            ({"start_year": 2016.5}, "start_year"),
+            ({"start_year": True}, "start_year"),
+            ({"start_year": 1900}, "start_year"),
+            ({"description": ["a"]}, "description"),
+        ],
+    )
+    def test_a_value_of_the_wrong_json_type_is_a_400_naming_the_field(self, editor, program, payload, field):
+        response = _client(editor).patch(f"/api/v1/programs/{program.slug}/", payload, format="json")
+        assert response.status_code == 400, response.content
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+        program.refresh_from_db()
+        assert program.name == "Capacity building assistance" and program.start_year == 2012
+
+    @pytest.mark.parametrize("value", ["", 5, "no such partner", "bad\x00slug"])
+    def test_a_related_record_must_be_named_by_an_existing_slug(self, editor, partner, value):
+        response = _client(editor).patch(f"/api/v1/partners/{partner.slug}/", {"parent": value}, format="json")
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["field"] == "parent"
+        partner.refresh_from_db()
+        assert partner.parent is None
+
+    def test_writes_take_json_only(self, editor, program):
+        response = _client(editor).patch(f"/api/v1/programs/{program.slug}/", {"name": "X"}, format="multipart")
+        assert response.status_code == 415
+        assert response.json()["errors"][0]["code"] == "unsupported_media_type"
+
+    @pytest.mark.parametrize("value", ["bad\x00slug", "a b", "<script>"])
+    def test_a_filter_slug_that_cannot_exist_is_a_400_on_every_database(self, world, value):
+        response = _client().get("/api/v1/projects/", {"partner": value})
+        assert response.status_code == 400
+        assert [e["field"] for e in response.json()["errors"]] == ["partner"]
+
+    @pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5"])
+    def test_a_malformed_page_number_is_a_400_naming_it(self, world, page):
+        response = _client().get("/api/v1/projects/", {"page": page})
+        assert response.status_code == 400
+        assert [e["field"] for e in response.json()["errors"]] == ["page"]
+
+    def test_a_page_past_the_end_is_a_404_about_the_request_not_a_field(self, world):
+        response = _client().get("/api/v1/projects/", {"page": 99})
+        assert response.status_code == 404
+        (error,) = response.json()["errors"]
+        assert error["code"] == "not_found" and "field" not in error
+
+    @pytest.mark.parametrize("year", ["2015.0", "2e3", "１２３４"])
+    def test_a_year_must_be_digits(self, world, year):
+        response = _client().get("/api/v1/projects/", {"year": year})
+        assert response.status_code == 400
+        assert [e["field"] for e in response.json()["errors"]] == ["year"]
+
+    def test_a_blank_if_match_is_a_400_and_changes_nothing(self, editor, project):
+        response = _client(editor).patch(
+            f"/api/v1/projects/{project.slug}/", {"title": "X"}, format="json", HTTP_IF_MATCH=" "
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "If-Match"
+        project.refresh_from_db()
+        assert project.title == "HA/DR for Vietnam"
+
+    def test_an_invalid_payload_is_a_400_even_with_a_stale_if_match(self, editor, project):
+        response = _client(editor).patch(
+            f"/api/v1/projects/{project.slug}/", {"status": "finished"}, format="json", HTTP_IF_MATCH='"stale"'
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "status"
+
+    def test_anonymous_clients_are_throttled_with_retry_after(self, world, monkeypatch):
+        from django.core.cache import cache
+        from rest_framework.throttling import AnonRateThrottle
+
+        cache.clear()  # the throttle counts requests in the cache: start from none
+        monkeypatch.setattr(AnonRateThrottle, "rate", "3/minute", raising=False)
+        client = _client()
+        statuses = [client.get("/api/v1/fields/").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        response = client.get("/api/v1/fields/")
+        assert response.json()["errors"][0]["code"] == "throttled"
+        assert int(response["Retry-After"]) > 0
+
+    def test_a_token_that_does_not_exist_is_a_401(self, world):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+        response = client.get("/api/v1/projects/")
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["code"] == "authentication_failed"
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock(), tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/schema.json"
+        # --fail-on-warn: a view or filter drf-spectacular cannot describe fails the test.
+        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", path)
+        with open(path) as file:
+            return json.load(file)
+
+
+class TestSchema:
+    def _operations(self, schema):
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                yield path, method, operation
+
+    def test_every_operation_documents_every_error_it_can_give(self, schema):
+        for path, method, operation in self._operations(schema):
+            codes = set(operation["responses"])
+            assert {"400", "401", "403", "404", "429", "503"} <= codes, (path, method, codes)
+            if method in {"put", "patch", "delete"}:
+                assert {"412"} <= codes, (path, method)
+            if method == "delete":
+                assert "409" in codes, path
+            for code, response in operation["responses"].items():
+                if code.startswith(("4", "5")):
+                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+    def test_every_list_documents_its_filters_paging_and_csv(self, schema):
+        params = {p["name"] for p in schema["paths"]["/api/v1/projects/"]["get"]["parameters"]}
+        assert {
+            "partner", "country", "region", "asean", "field", "program", "status", "year", "start_year_min",
+            "start_year_max", "cooperating_country", "q", "ordering", "page", "page_size",
+        } <= params  # fmt: skip
+        for path, method, operation in self._operations(schema):
+            if method == "get" and not path.endswith("}/") and "iati" not in path:
+                assert "text/csv" in operation["responses"]["200"]["content"], path
+
+    def test_details_document_etags_and_conditional_requests(self, schema):
+        detail = schema["paths"]["/api/v1/projects/{slug}/"]
+        assert "ETag" in detail["get"]["responses"]["200"]["headers"]
+        assert "304" in detail["get"]["responses"]
+        assert "If-None-Match" in {p["name"] for p in detail["get"]["parameters"]}
+        assert "If-Match" in {p["name"] for p in detail["patch"]["parameters"]}
+
+    def test_reading_needs_no_credentials_but_writing_does(self, schema):
+        projects = schema["paths"]["/api/v1/projects/"]
+        assert {} in projects["get"]["security"]
+        assert {} not in projects["post"]["security"]
+
+    def test_related_records_are_written_as_slugs_and_read_as_objects(self, schema):
+        components = schema["components"]["schemas"]
+        assert components["ProjectRequest"]["properties"]["partners"]["items"]["type"] == "string"
+        assert components["Project"]["properties"]["partners"]["items"]["type"] == "object"
+
+
+class TestRouting:
+    def test_an_unknown_api_path_is_a_json_404(self, world):
+        for path in ("/api/v1/nothing-here/", "/api/v1/activities/not-a-number/", "/api/v1/projects/a/b/c/"):
+            response = _client().get(path)
+            assert response.status_code == 404, path
+            assert response.json()["errors"][0]["code"] == "not_found"
+
+    def test_csv_streams_the_whole_selection_unless_a_page_is_asked_for(self, world):
+        whole = _client().get("/api/v1/projects/", {"format": "csv"})
+        assert len(list(csv.DictReader(io.StringIO(b"".join(whole.streaming_content).decode())))) == 4
+        page = _client().get("/api/v1/projects/", {"format": "csv", "page_size": 3, "page": 2})
+        assert len(list(csv.DictReader(io.StringIO(b"".join(page.streaming_content).decode())))) == 1
+        bad = _client().get("/api/v1/projects/", {"format": "csv", "page_size": "lots"})
+        assert bad.status_code == 400
+
+    def test_an_empty_filter_is_no_filter(self, world):
+        body = _client().get("/api/v1/projects/", {"year": "", "asean": "", "partner": "", "page_size": ""}).json()
+        assert body["count"] == 4
