@@ -150,6 +150,12 @@ BAD_QUERIES = [
     ("page_size=abc", "page_size"),
     ("q=" + "x" * 201, "q"),
     ("q=a%00b", "q"),
+    ("partner=viet%00nam", "partner"),
+    ("field=%00", "field"),
+    ("program=cba%00", "program"),
+    ("country=V%00", "country"),
+    ("status=%00", "status"),
+    ("ordering=title%00", "ordering"),
 ]
 
 
