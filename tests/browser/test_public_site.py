@@ -170,7 +170,7 @@ def test_the_matrix_renders_and_filters(page):
 
 def test_the_timeline_renders_the_chart_and_the_same_numbers_in_its_table(page):
     page.goto("/timeline/")
-    svg = page.locator("figure.chart svg")
+    svg = page.get_by_role("img", name="Projects per year by field")
     assert svg.is_visible()
     box = svg.bounding_box()
     assert box["width"] > 300 and box["height"] > 200
@@ -179,6 +179,8 @@ def test_the_timeline_renders_the_chart_and_the_same_numbers_in_its_table(page):
     assert bars.count() == len(timeline["years"])
     totals = [int(t) for t in page.locator("#timeline-table tfoot td").all_inner_texts()]
     assert totals == [row["total"] for row in timeline["rows"]]
+    labels = page.locator("figure.chart svg.chart-labels").text_content()
+    assert all(f["name"][:10] in labels for f in timeline["fields"]), "field names stay beside the chart"
     # Progressive enhancement: the wide chart opens at its latest years.
     assert page.locator("figure.chart .table-scroll").evaluate("el => el.scrollLeft") > 0
 
