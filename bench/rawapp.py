@@ -215,7 +215,8 @@ def projects(environ):
 
 
 def counts(environ):
-    """group_by=field,year over every published project: the same GROUP BY the tracker runs."""
+    """group_by=field,year over every published project: the same GROUP BY the tracker runs
+    (COUNT(*): a project has a field once and a year once, so no DISTINCT is needed)."""
     cur = _cursor()
     cur.execute(
         "SELECT MIN(start_year), GREATEST(MAX(end_year), MAX(start_year)), "
@@ -225,7 +226,7 @@ def counts(environ):
     if open_ended:
         last = max(last, datetime.now(UTC).year)
     cur.execute(
-        "SELECT f.slug, f.name, y, COUNT(DISTINCT p.id) FROM projects_project p "
+        "SELECT f.slug, f.name, y, COUNT(*) FROM projects_project p "
         "JOIN projects_project_fields pf ON pf.project_id = p.id JOIN projects_field f ON f.id = pf.field_id "
         "CROSS JOIN LATERAL generate_series(p.start_year::int, "
         "COALESCE(p.end_year::int, GREATEST(%s, p.start_year::int))) y "

@@ -232,11 +232,17 @@ class Case:
     def stats(self):
         requests = sum(r["requests"] for r in self.rounds)
         seconds = sum(r["duration_us"] for r in self.rounds) / 1e6
+
+        # A round in which no request finished has no latencies: it counts as infinitely slow.
+        def median(name):
+            values = [r[name] / 1000 if r["requests"] else float("inf") for r in self.rounds]
+            return statistics.median(values)
+
         return {
             "rps": requests / seconds if seconds else 0.0,
-            "p50": statistics.median(r["p50"] for r in self.rounds) / 1000,
-            "p95": statistics.median(r["p95"] for r in self.rounds) / 1000,
-            "p99": statistics.median(r["p99"] for r in self.rounds) / 1000,
+            "p50": median("p50"),
+            "p95": median("p95"),
+            "p99": median("p99"),
             "errors": sum(r["status_errors"] + r["socket_errors"] for r in self.rounds),
             "requests": requests,
         }
@@ -253,6 +259,39 @@ def wrk(case, args, duration, script):
     if not match:
         raise SystemExit(f"wrk failed for {case.name}:\n{result.stdout}\n{result.stderr}")
     return {k: int(v) for k, v in (pair.split("=") for pair in match.group(1).split())}
+
+
+def _cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def settle(servers, monitor, databases, limit=300):
+    """Wait until no worker is still busy with the last case's requests (wrk stops
+    sending, but a sync worker finishes what it has started), so that slow requests do
+    not eat into the next case: no worker CPU and no active query for three samples."""
+    started = time.monotonic()
+    pids = [pid for server in servers for pid in server.workers()]
+    last, quiet = _cpu_ticks(pids), 0
+    while time.monotonic() - started < limit:
+        time.sleep(0.1)
+        now = _cpu_ticks(pids)
+        active = monitor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = ANY(%s) "
+            "AND pid <> pg_backend_pid()",
+            [databases],
+        ).fetchone()[0]
+        quiet = quiet + 1 if now == last and not active else 0
+        if quiet >= 3:
+            break
+        last = now
+    return time.monotonic() - started
 
 
 def same_json(a, b, hosts):
@@ -496,7 +535,7 @@ def main(argv=None):
         by_name = {c.name: c for c in cases}
 
         # The baselines must answer what the app answers.
-        hosts = [f"127.0.0.1:{s.port}" for s in servers]
+        hosts = [f"127.0.0.1:{server.port}" for server in servers]
         checks = {}
         for raw_case, app_case in (
             ("list_raw", "list_api"),
@@ -516,6 +555,8 @@ def main(argv=None):
             if status != case.expect:
                 log(f"warning: {case.name} answers {status}, expected {case.expect}\n{case.server.log_tail(1500)}")
 
+        monitor = psycopg.connect(admin_url, autocommit=True)
+        stack.callback(monitor.close)
         script = tmp / "report.lua"
         script.write_text(WRK_SCRIPT)
         log(
@@ -528,15 +569,22 @@ def main(argv=None):
                     http("GET", case.url, headers=case.headers)
             else:
                 wrk(case, args, 2, str(script))
+            settle(servers, monitor, [main_db, small_db])
         for r in range(args.rounds):
             order = cases[r % len(cases) :] + cases[: r % len(cases)]
             if r % 2:
                 order.reverse()
             for case in order:
                 case.rounds.append(wrk(case, args, args.duration, str(script)))
+                waited = settle(servers, monitor, [main_db, small_db])
+                if waited > 2:
+                    log(f"  {case.name}: requests still running {waited:.0f} s after wrk stopped")
             log(f"round {r + 1} of {args.rounds} done ({time.monotonic() - started:.0f} s)")
 
-        export = csv_export(nocache, "/api/v1/projects/?format=csv")
+        # A fresh one-worker server for the export, so its peak memory is the export's own.
+        exporter = serve("app-export", "tracker.wsgi", {**env_main, "API_RESPONSE_CACHE": "false"}, workers=1)
+        exporter.wait()
+        export = csv_export(exporter, "/api/v1/projects/?format=csv")
         log(f"CSV export: {export['rows']:,} rows, {export['bytes'] / 1e6:.1f} MB in {export['seconds']:.1f} s, "
             f"worker peak {export['peak_mb']:.0f} MB")  # fmt: skip
         fresh, stale = two_servers(app, second, token, list_path, args.writes)
@@ -548,7 +596,9 @@ def main(argv=None):
             other = by_name[name].counterpart
             return stats[name]["rps"] / stats[other]["rps"] if other and stats[other]["rps"] else None
 
-        deep_cost = stats["deep_first"]["rps"] / stats["deep_last"]["rps"] if stats["deep_last"]["rps"] else None
+        deep_cost = (
+            stats["deep_first"]["rps"] / stats["deep_last"]["rps"] if stats["deep_last"]["rps"] else float("inf")
+        )
         search_p95 = stats["search_api"]["p95"] / stats["search_raw"]["p95"] if stats["search_raw"]["p95"] else None
         scale = stats["list_api"]["rps"] / stats["list_small"]["rps"] if stats["list_small"]["rps"] else None
         goals = [
@@ -596,6 +646,8 @@ def main(argv=None):
         result_lines = []
         goal_lines = ["| goal | value | target | met |", "| --- | ---: | --- | --- |"]
         for name, value, target, test in goals:
+            if value is not None and value != value:  # NaN: nothing finished on either side
+                value = None
             text = "n/a" if value is None else f"{value:.2f}"
             result_lines.append(f"RESULT {name} {text}")
             met = "n/a" if value is None else ("yes" if test(value) else "NO")
