@@ -9,7 +9,7 @@ PORT ?= 8000
 # The developer setup is the one place DEBUG is turned on.
 DEV := DEBUG=true
 
-.PHONY: run serve test lint superuser reseed clean bench
+.PHONY: run serve test lint superuser reseed clean bench fuzz-api
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ test: lint
 # Full scale takes a while; `make bench ARGS=--quick` runs 10,000 projects in under two minutes.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py $(ARGS)
+
+# Fuzz the live API with schemathesis from its OpenAPI schema: every check, every phase,
+# a fixed seed, 100 examples per operation, on PostgreSQL (DATABASE_URL's server, or a
+# throwaway cluster). Configuration: schemathesis.toml.
+fuzz-api: $(VENV)/.installed-dev
+	$(PY) bench/fuzz_api.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -170,9 +170,7 @@ class ProjectFilterSet(django_filters.FilterSet):
     q = SearchFilter(method="filter_q", label=_("Search"))
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
-    region = ChoicesFilter(
-        choices=Partner.Region.choices, method="filter_region", label=_("Region")
-    )
+    region = ChoicesFilter(choices=Partner.Region.choices, method="filter_region", label=_("Region"))
     asean = StrictBooleanFilter(method="filter_asean", label=_("ASEAN member"))
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
@@ -204,20 +202,29 @@ class ProjectFilterSet(django_filters.FilterSet):
             return queryset
         return queryset.filter(_through_exists(Project.partners.through, "partner", value))
 
+    def _by_partner_attribute(self, queryset, attribute, values):
+        # Only partners the user may see count: a draft partner's country must not make a
+        # published project match.
+        visible = _visible_partners(self.request)
+        links = Project.partners.through.objects.filter(
+            project_id=OuterRef("pk"), partner__in=visible, **{f"partner__{attribute}__in": values}
+        )
+        return queryset.filter(Exists(links))
+
     def filter_country(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(_through_exists(Project.partners.through, "partner__country", value))
+        return self._by_partner_attribute(queryset, "country", value)
 
     def filter_region(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(_through_exists(Project.partners.through, "partner__region", value))
+        return self._by_partner_attribute(queryset, "region", value)
 
     def filter_asean(self, queryset, name, value):
         if value is None:
             return queryset
-        return queryset.filter(_through_exists(Project.partners.through, "partner__asean_member", [value]))
+        return self._by_partner_attribute(queryset, "asean_member", [value])
 
     def filter_field(self, queryset, name, value):
         if not value:
@@ -272,7 +279,12 @@ class ActivityFilterSet(django_filters.FilterSet):
         return self._project_through(queryset, Project.partners.through, "partner", value)
 
     def filter_country(self, queryset, name, value):
-        return self._project_through(queryset, Project.partners.through, "partner__country", value)
+        if not value:
+            return queryset
+        links = Project.partners.through.objects.filter(
+            project_id=OuterRef("project_id"), partner__in=_visible_partners(self.request), partner__country__in=value
+        )
+        return queryset.filter(Exists(links))
 
     def filter_field(self, queryset, name, value):
         return self._project_through(queryset, Project.fields.through, "field", value)

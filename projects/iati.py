@@ -47,6 +47,7 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -111,7 +112,11 @@ def iati_activities_chunks(*, projects, base_url: str, now: datetime.datetime | 
     CHUNK_SIZE projects (projects, partners, fields), however many partners and fields."""
     now = now or timezone.now()
     base_url = base_url.rstrip("/")
-    projects = projects.public().select_related("program").prefetch_related("partners", "fields")
+    projects = (
+        projects.public()
+        .select_related("program")
+        .prefetch_related(Prefetch("partners", queryset=Partner.objects.public()), "fields")
+    )
     with translation.override(settings.LANGUAGE_CODE):
         uris = {
             "fields": base_url + reverse("projects-api:field-list"),

@@ -53,12 +53,18 @@ def report_year_range(projects: QuerySet) -> tuple[int, int] | None:
     return bounds["first"], last
 
 
-def _project_rows(projects: QuerySet, dim: str):
-    """(project id, key, name) rows for one dimension, in one query."""
+def _partner_links(projects: QuerySet, partners: QuerySet | None):
+    links = Project.partners.through.objects.filter(project__in=projects.values("pk"))
+    return links.filter(partner__in=partners) if partners is not None else links
+
+
+def _project_rows(projects: QuerySet, dim: str, partners: QuerySet | None = None):
+    """(project id, key, name) rows for one dimension, in one query. `partners`, if
+    given, limits the partner and country groups to those partners."""
     if dim == "partner":
-        rows = projects.values_list("pk", "partners__slug", "partners__name")
+        rows = _partner_links(projects, partners).values_list("project_id", "partner__slug", "partner__name")
     elif dim == "country":
-        codes = projects.values_list("pk", "partners__country")
+        codes = _partner_links(projects, partners).values_list("project_id", "partner__country")
         return ((pk, code, countries.name(code)) for pk, code in codes if code)
     elif dim == "field":
         rows = projects.values_list("pk", "fields__slug", "fields__name")
@@ -85,10 +91,12 @@ def _project_years(projects: QuerySet):
     return years
 
 
-def report_counts(*, projects: QuerySet, group_by: list[str]) -> list[dict]:
+def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet | None = None) -> list[dict]:
     """Number of projects per group: one row per group (or pair of groups), with each
     dimension's key and name and the count. A project with two partners counts once for
-    each partner; a project counts once in every year it is active."""
+    each partner; a project counts once in every year it is active. `partners`, if given,
+    limits the partner and country groups to those partners (a draft partner of a
+    published project stays hidden from those who may not see it)."""
     projects = projects.order_by()
     memberships = []
     for dim in group_by:
@@ -97,7 +105,7 @@ def report_counts(*, projects: QuerySet, group_by: list[str]) -> list[dict]:
             memberships.append({pk: [(y, str(y)) for y in span] for pk, span in years.items()})
             continue
         groups = defaultdict(set)
-        for pk, key, name in _project_rows(projects, dim):
+        for pk, key, name in _project_rows(projects, dim, partners):
             if key in (None, ""):
                 continue
             groups[pk].add((key, name))

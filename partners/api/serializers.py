@@ -18,3 +18,15 @@ class PartnerSerializer(ModelRulesSerializer):
             "asean_member", "parent", "description", "published", "version", "citations",
         ]  # fmt: skip
         read_only_fields = ["version"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        parent = instance.parent
+        if (
+            parent is not None
+            and not parent.published
+            and not (request is not None and request.user.has_perm("partners.view_partner"))
+        ):
+            data["parent"] = None  # a draft parent is hidden like any draft
+        return data

@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from partners.models import Partner
 from projects.api.serializers import (
     ActivitySerializer,
     CountsReportSerializer,
@@ -99,7 +100,13 @@ class ProjectViewSet(TrackerViewSet):
         return (
             Project.objects.for_user(self.request.user)
             .select_related("program")
-            .prefetch_related("partners", "fields", "activities", _citations())
+            .prefetch_related(
+                # A draft partner of a published project is shown only to those who may see drafts.
+                Prefetch("partners", queryset=Partner.objects.for_user(self.request.user)),
+                "fields",
+                "activities",
+                _citations(),
+            )
         )
 
 
@@ -173,7 +180,9 @@ class CountsReportView(_ProjectReport):
             group_by = report_parse_group_by(request.query_params.get("group_by"))
         except ReportError as exc:
             raise ValidationError({exc.parameter: [exc.message]}) from exc
-        rows = report_counts(projects=self.projects(request), group_by=group_by)
+        rows = report_counts(
+            projects=self.projects(request), group_by=group_by, partners=Partner.objects.for_user(request.user)
+        )
         return Response(rows if request.accepted_renderer.format == "csv" else {"group_by": group_by, "results": rows})
 
 
@@ -182,7 +191,7 @@ class MatrixReportView(_ProjectReport):
 
     @extend_schema(responses=MatrixReportSerializer)
     def get(self, request):
-        matrix = report_matrix(projects=self.projects(request))
+        matrix = report_matrix(projects=self.projects(request), partners=Partner.objects.for_user(request.user))
         if request.accepted_renderer.format == "csv":
             return Response(
                 [

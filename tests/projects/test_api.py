@@ -491,3 +491,24 @@ class TestRouting:
     def test_an_empty_filter_is_no_filter(self, world):
         body = _client().get("/api/v1/projects/", {"year": "", "asean": "", "partner": "", "page_size": ""}).json()
         assert body["count"] == 4
+
+
+def test_a_draft_partner_of_a_published_project_is_hidden_from_anonymous_clients(project, viewer):
+    from partners.models import Partner
+
+    hidden = Partner.objects.create(
+        name="Hidden partner", slug="hidden-partner", country="ZW", region="africa", published=False
+    )
+    project.partners.add(hidden)
+    anonymous, staff = _client(), _client(viewer)
+    detail = anonymous.get(f"/api/v1/projects/{project.slug}/").json()
+    assert [p["slug"] for p in detail["partners"]] == ["vietnam"]
+    assert anonymous.get("/api/v1/projects/", {"country": "ZW"}).json()["count"] == 0
+    counts = anonymous.get("/api/v1/reports/counts/", {"group_by": "partner"}).json()["results"]
+    assert [r["partner"] for r in counts] == ["vietnam"]
+    assert "hidden-partner" not in anonymous.get("/api/v1/reports/matrix/").content.decode()
+    assert {p["slug"] for p in staff.get(f"/api/v1/projects/{project.slug}/").json()["partners"]} == {
+        "vietnam",
+        "hidden-partner",
+    }
+    assert staff.get("/api/v1/projects/", {"country": "ZW"}).json()["count"] == 1
