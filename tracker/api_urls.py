@@ -12,5 +12,5 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file, not inline, so the docs
     # work under the site's Content-Security-Policy (tracker/security.py).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),
 ]

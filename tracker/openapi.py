@@ -90,16 +90,21 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 # Anyone may read published data (tracker.api.ReadOrModelPermissions).
                 operation["security"].append({})
             responses = operation.setdefault("responses", {})
-            csv = any("text/csv" in r.get("content", {}) for r in responses.values())
             for response in responses.values():
                 if "text/csv" in response.get("content", {}):
                     response["content"]["text/csv"] = {"schema": CSV_SCHEMA}
+            # Asked for CSV (or XML), errors come in that format too: field,code,detail rows.
+            other_formats = {
+                media: {"schema": {"type": "string"}} if media != "text/csv" else {"schema": CSV_SCHEMA}
+                for response in responses.values()
+                for media in response.get("content", {})
+                if media in {"text/csv", "application/xml"}
+            }
             for code in sorted(_codes_for(method)):
-                content = _json(ERROR_REF)
-                if csv:
-                    # Asked for CSV, errors come as CSV too: field,code,detail rows.
-                    content["text/csv"] = {"schema": CSV_SCHEMA}
-                responses.setdefault(code, {"description": ERRORS[code], "content": content})
+                responses.setdefault(code, {"description": ERRORS[code], "content": {**_json(ERROR_REF)}})
+                responses[code].setdefault("content", {}).update(
+                    {media: spec for media, spec in other_formats.items() if media not in responses[code]["content"]}
+                )
             is_detail = path.rstrip("/").endswith("}")
             parameters = operation.setdefault("parameters", [])
             for parameter in parameters:
