@@ -69,15 +69,20 @@ def language_links(context):
     links = []
     for code, _name in settings.LANGUAGES:
         info = get_language_info(code)
-        links.append(
-            {
-                "code": code,
-                "name": info["name_local"],
-                "url": translate_url(path, code),
-                "current": code == current,
-            }
-        )
+        url = translate_url(path, code)
+        if url == path and code != current:
+            # A path that resolves to no page (a 404): swap the language prefix by hand.
+            url = _swap_prefix(path, current, code)
+        links.append({"code": code, "name": info["name_local"], "url": url, "current": code == current})
     return links
+
+
+def _swap_prefix(path, current, code):
+    from django.conf import settings
+
+    if current != settings.LANGUAGE_CODE and path.startswith(f"/{current}/"):
+        path = path[len(current) + 1 :]
+    return path if code == settings.LANGUAGE_CODE else f"/{code}{path}"
 
 
 @register.filter

@@ -541,9 +541,11 @@ class TestLanguages:
         response = anonymous_client.get("/ja/no-such-page/")
         assert response.status_code == 404
         assert "ページが見つかりません" in _text(response)
+        assert 'href="/no-such-page/" lang="en"' in _text(response), "the switcher still leads somewhere sensible"
         response = anonymous_client.get("/no-such-page/")
         assert "Page not found" in _text(response)
         assert 'href="/projects/"' in _text(response)
+        assert 'href="/ja/no-such-page/" lang="ja"' in _text(response)
 
 
 class TestErrorPages:
