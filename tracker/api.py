@@ -9,18 +9,24 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, permissions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from tracker.apicache import CachedCountPaginator, KeysetPaginationMixin
+
 MAX_PAGE_SIZE = 500
 
 
-class TrackerPagination(PageNumberPagination):
-    """`page` and `page_size` (at most 500); a bad page size is a 400, not a default."""
+class TrackerPagination(KeysetPaginationMixin, PageNumberPagination):
+    """`page` and `page_size` (at most 500); a bad page size is a 400, not a default.
+    `cursor` pages by keyset where the view declares `cursor_keys`; counts are cached
+    per data version (tracker/apicache.py)."""
 
+    django_paginator_class = CachedCountPaginator
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
@@ -261,6 +267,7 @@ class ETagMixin:
             serializer.save()
 
 
+@csrf_exempt  # nothing is written: no CSRF failure page in place of the 404
 def api_not_found(request, *args, **kwargs):
     """Any other path under /api/v1/: a 404 in the API's error shape, not the site's page."""
     body = {"errors": [{"code": "not_found", "detail": f"No API endpoint at {request.path}."}]}

@@ -8,6 +8,7 @@ import tempfile
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -474,11 +475,15 @@ class TestSchema:
 
 
 class TestRouting:
-    def test_an_unknown_api_path_is_a_json_404(self, world):
+    def test_an_unknown_api_path_is_a_json_404(self, world, editor):
         for path in ("/api/v1/nothing-here/", "/api/v1/activities/not-a-number/", "/api/v1/projects/a/b/c/"):
             response = _client().get(path)
             assert response.status_code == 404, path
             assert response.json()["errors"][0]["code"] == "not_found"
+        # A write to no endpoint from a browser session is a 404 too, not a CSRF page.
+        session = Client(enforce_csrf_checks=True)
+        session.force_login(editor)
+        assert session.delete("/api/v1/activities/%C2%84/").status_code == 404
 
     def test_csv_streams_the_whole_selection_unless_a_page_is_asked_for(self, world):
         whole = _client().get("/api/v1/projects/", {"format": "csv"})
