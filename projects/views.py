@@ -256,6 +256,7 @@ class MatrixView(FilteredProjectsMixin, TemplateView):
 
     template_name = "projects/matrix.html"
     form_filters = ("program", "year")
+    CELL_LIMIT = 6
 
     def get(self, request, *args, **kwargs):
         filterset = self.get_filterset()
@@ -263,6 +264,14 @@ class MatrixView(FilteredProjectsMixin, TemplateView):
         context.update(self.filter_context(filterset))
         projects = Project.objects.none() if context["errors"] else filterset.qs
         context["matrix"] = report_matrix(projects=projects, partners=Partner.objects.public())
+        # A crowded cell lists its first projects and links to all of them on the list page
+        # (with this page's filters), so the page stays readable on a large data set.
+        context["cell_limit"] = f":{self.CELL_LIMIT}"
+        context["cell_limit_count"] = self.CELL_LIMIT
+        query = request.GET.copy()
+        for name in ("partner", "field", "page"):
+            query.pop(name, None)
+        context["list_query"] = f"{query.urlencode()}&" if query else ""
         return self.render_filtered(context)
 
 

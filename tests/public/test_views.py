@@ -398,6 +398,19 @@ class TestMatrixAndTimeline:
         html = _text(anonymous_client.get("/matrix/?year=2014"))
         assert "/projects/vn-medicine/" in html and "/projects/balikatan/" not in html
 
+    def test_a_crowded_matrix_cell_links_to_all_its_projects_on_the_list_page(self, anonymous_client, site):
+        for i in range(7):
+            make_project(f"crowd-{i}", f"Crowd {i}", site["vv"], [site["png"]], [site["medicine"]], 2010 + i, 2010 + i)
+        html = _text(anonymous_client.get("/matrix/?program=vientiane-vision"))
+        assert html.count('href="/projects/crowd-') == 6
+        link = unescape(re.search(r'href="(/projects/\?[^"]*)">all 7 projects</a>', html).group(1))
+        assert parse_qs(urlsplit(link).query) == {
+            "program": ["vientiane-vision"],
+            "partner": ["png"],
+            "field": ["underwater-medicine"],
+        }
+        assert len(_titles(anonymous_client.get(link))) == 7
+
     def test_the_timeline_table_has_the_selectors_numbers(self, anonymous_client, site):
         timeline = report_timeline(projects=Project.objects.public())
         html = _text(anonymous_client.get("/timeline/"))
