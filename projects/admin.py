@@ -1,7 +1,9 @@
 """The back office for projects, activities, fields, programs, sources and citations."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -14,12 +16,62 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from projects import services
-from projects.forms import OptimisticLockForm, SpreadsheetImportForm
+from projects.forms import ActivityForm, OptimisticLockForm, SpreadsheetImportForm
 from projects.models import Activity, Citation, Field, Program, Project, Source
 from projects.resources import ProjectResource
 
 
-class SafeSearchAdmin(admin.ModelAdmin):
+class _SubmittedValuesChecked:
+    """An autocomplete widget that shows again only the submitted values that can be keys.
+
+    When a form is shown again with its errors, Django's autocomplete widget looks up the
+    submitted values as keys; a value that is not one ("abc" for a numeric id) is already
+    reported by the form, but the lookup would fail and turn the page into a server error."""
+
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        opts = remote.model._meta
+        key = opts.get_field(getattr(remote, "field_name", None) or opts.pk.name)
+        low, high = connections[self.db or "default"].ops.integer_field_range(key.get_internal_type())
+        usable = []
+        for item in value:
+            try:
+                python_value = key.to_python(item)
+            except ValidationError:
+                continue
+            if isinstance(python_value, int) and not (
+                (low is None or low <= python_value) and (high is None or python_value <= high)
+            ):
+                continue
+            usable.append(item)
+        return super().optgroups(name, usable, attr)
+
+
+class CheckedAutocompleteSelect(_SubmittedValuesChecked, AutocompleteSelect):
+    pass
+
+
+class CheckedAutocompleteSelectMultiple(_SubmittedValuesChecked, AutocompleteSelectMultiple):
+    pass
+
+
+class CheckedAutocompleteMixin:
+    """Autocomplete fields with CheckedAutocompleteSelect(Multiple), for admins and inlines."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if type(getattr(formfield, "widget", None)) is AutocompleteSelect:
+            formfield.widget.__class__ = CheckedAutocompleteSelect
+        return formfield
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if type(getattr(formfield, "widget", None)) is AutocompleteSelectMultiple:
+            formfield.widget.__class__ = CheckedAutocompleteSelectMultiple
+        return formfield
+
+
+class SafeSearchAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
     """Search that treats a NUL character as the end of the term: PostgreSQL text cannot
     hold one, and a search for it would otherwise be a server error."""
 
@@ -115,7 +167,7 @@ def _result_problems(result, limit=5):
     return shown + (f" (and {len(problems) - limit} more)" if len(problems) > limit else "") + "."
 
 
-class CitationInline(admin.TabularInline):
+class CitationInline(CheckedAutocompleteMixin, admin.TabularInline):
     model = Citation
     extra = 0
     fields = ["source", "section", "excerpt"]
@@ -127,8 +179,9 @@ def citation_inline(target):
     return type(f"{target.title()}CitationInline", (CitationInline,), {"fk_name": target})
 
 
-class ActivityInline(admin.TabularInline):
+class ActivityInline(CheckedAutocompleteMixin, admin.TabularInline):
     model = Activity
+    form = ActivityForm
     extra = 0
     fields = ["title", "kind", "year", "month", "day", "location", "location_country"]
     show_change_link = True
@@ -223,6 +276,7 @@ class ProjectAdmin(SpreadsheetAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(HistoryAdmin):
+    form = ActivityForm
     list_display = ["title", "project", "kind", "date", "location"]
     list_filter = ["kind", "year", "project__program"]
     list_select_related = ["project"]

@@ -7,9 +7,12 @@ import zipfile
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 from import_export.forms import ImportForm
+
+from projects.models import Activity
 
 
 class OptimisticLockForm(forms.ModelForm):
@@ -47,6 +50,25 @@ class OptimisticLockForm(forms.ModelForm):
                 code="stale",
             )
         return cleaned
+
+
+class ActivityForm(forms.ModelForm):
+    """An activity's month and day are checked against their ranges as form fields, so an
+    impossible one (month 2016) is reported beside its field and never reaches the
+    record, whose name (shown with the form's errors) formats its date."""
+
+    class Meta:
+        model = Activity
+        # The admin narrows this to its own `fields` (the inline shows fewer).
+        fields = ["project", "title", "slug", "kind", "year", "month", "day", "location", "location_country",
+                  "description"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, high in (("month", 12), ("day", 31)):
+            if name in self.fields:
+                self.fields[name].validators += [MinValueValidator(1), MaxValueValidator(high)]
+                self.fields[name].widget.attrs.update({"min": 1, "max": high})
 
 
 # An import file larger than this is refused before it is read: the file waits in the

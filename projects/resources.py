@@ -8,8 +8,8 @@ record on purpose. The stored row is locked while the import runs, so the check 
 write cannot be split by another save.
 """
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models, transaction
 from django.utils import formats
 from django_countries import countries
 from import_export import resources, widgets
@@ -52,6 +52,22 @@ class VersionCheckedResource(resources.ModelResource):
 
     # Columns a file must have; the others may be left out (they are then left as they are).
     required_columns = ["slug"]
+
+    def before_import_row(self, row, **kwargs):
+        # A spreadsheet program reads an empty cell back as nothing (None) where the record
+        # holds empty text: the tracker's own XLSX export must import again as it is.
+        for field in self.get_import_fields():
+            model_field = self._text_field(field.attribute)
+            if model_field is not None and not model_field.null and row.get(field.column_name, "") is None:
+                row[field.column_name] = ""
+        super().before_import_row(row, **kwargs)
+
+    def _text_field(self, attribute):
+        try:
+            model_field = self._meta.model._meta.get_field(attribute or "")
+        except FieldDoesNotExist:
+            return None
+        return model_field if isinstance(model_field, models.CharField | models.TextField) else None
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -53,3 +53,31 @@ def admin_form_data(response):
         # Extra (empty) forms are left out, and the management form counts only the initial ones.
         data[f"{formset.prefix}-TOTAL_FORMS"] = str(len(formset.initial_forms))
     return data
+
+
+def admin_copy_data(response):
+    """The data of an admin change page turned into a submission of the add page: a copy
+    of the record (and of its inline rows), with its unique fields made unique again."""
+    context = response.context
+    form = context["adminform"].form
+    model = form._meta.model
+    text_fields = {f.name for f in model._meta.fields if f.get_internal_type() in {"CharField", "SlugField"}}
+    unique = {f.name for f in model._meta.fields if f.unique and not f.primary_key}
+    unique |= {name for constraint in model._meta.constraints for name in getattr(constraint, "fields", ())}
+    unique &= text_fields
+    data = _form_data(form)
+    data.pop("loaded_version", None)
+    for name in unique & set(data):
+        if isinstance(data[name], str) and data[name]:
+            data[name] = f"{data[name]}-copy"
+    for inline in context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        data.update(_form_data(formset.management_form))
+        data[f"{formset.prefix}-TOTAL_FORMS"] = str(len(formset.initial_forms))
+        data[f"{formset.prefix}-INITIAL_FORMS"] = "0"
+        for form in formset.initial_forms:
+            row = _form_data(form)
+            for own in (formset.fk.name, model._meta.pk.name, "id"):
+                row.pop(form.add_prefix(own), None)
+            data.update(row)
+    return data
