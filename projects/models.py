@@ -2,7 +2,8 @@ import calendar
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -10,11 +11,21 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from partners.models import Partner
+from tracker.dataversion import watch as watch_data_version
 
 # The sane range for every year the tracker holds: the programs it records began in the
 # post-war era, and nothing is planned further ahead than this.
 MIN_YEAR = 1945
 MAX_YEAR = 2100
+
+# The order of the API's cursor pages of projects: the default order (start year, title)
+# with years not stated last on every database (as 32767, past any year), then the id,
+# so that every project has exactly one place.
+PROJECT_CURSOR_KEYS = (
+    Coalesce("start_year", Value(32767), output_field=models.IntegerField()),
+    F("title"),
+    F("id"),
+)
 
 
 class SlugManager(models.Manager):
@@ -117,6 +128,27 @@ class Source(models.Model):
         return (self.slug,)
 
 
+def project_years_display(start_year, end_year) -> str:
+    """A project's span as shown everywhere ("2013–2015", "2017–"); a function of the two
+    years, so lists built from values() rows show it exactly as the model does."""
+    if start_year is None:
+        return _("years not stated") if end_year is None else f"–{end_year}"
+    if end_year is None:
+        return f"{start_year}–"
+    if end_year == start_year:
+        return str(start_year)
+    return f"{start_year}–{end_year}"
+
+
+def activity_date_display(year, month, day) -> str:
+    """An activity's date to the precision the source gives ("2014", "July 2014", "3 July 2014")."""
+    if month is None:
+        return str(year)
+    if day is None:
+        return f"{calendar.month_name[month]} {year}"
+    return f"{day} {calendar.month_name[month]} {year}"
+
+
 class ProjectQuerySet(models.QuerySet):
     def public(self):
         return self.filter(published=True)
@@ -192,6 +224,13 @@ class Project(models.Model):
             models.Index(fields=["status"], name="projects_project_status_idx"),
             models.Index(fields=["start_year", "end_year"], name="projects_project_years_idx"),
             models.Index(fields=["published", "start_year"], name="projects_project_pub_start_idx"),
+            # Every ordering the lists offer, so a page is read in order rather than sorted.
+            models.Index(fields=["start_year", "title", "id"], name="projects_project_order_idx"),
+            models.Index(fields=["title"], name="projects_project_title_idx"),
+            models.Index(fields=["end_year"], name="projects_project_end_year_idx"),
+            models.Index(fields=["updated"], name="projects_project_updated_idx"),
+            # The API's cursor order: a cursor page is a range scan of this index.
+            models.Index(*PROJECT_CURSOR_KEYS, name="projects_project_cursor_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -267,13 +306,7 @@ class Project(models.Model):
 
     @property
     def years_display(self) -> str:
-        if self.start_year is None:
-            return _("years not stated") if self.end_year is None else f"–{self.end_year}"
-        if self.end_year is None:
-            return f"{self.start_year}–"
-        if self.end_year == self.start_year:
-            return str(self.start_year)
-        return f"{self.start_year}–{self.end_year}"
+        return project_years_display(self.start_year, self.end_year)
 
 
 class ActivityQuerySet(models.QuerySet):
@@ -342,7 +375,10 @@ class Activity(models.Model):
         ]
         verbose_name = _("activity")
         verbose_name_plural = _("activities")
-        indexes = [models.Index(fields=["year"], name="projects_activity_year_idx")]
+        indexes = [
+            models.Index(fields=["year"], name="projects_activity_year_idx"),
+            models.Index(fields=["kind"], name="projects_activity_kind_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "slug"],
@@ -422,11 +458,7 @@ class Activity(models.Model):
 
     @property
     def date_display(self) -> str:
-        if self.month is None:
-            return str(self.year)
-        if self.day is None:
-            return f"{calendar.month_name[self.month]} {self.year}"
-        return f"{self.day} {calendar.month_name[self.month]} {self.year}"
+        return activity_date_display(self.year, self.month, self.day)
 
     def _unique_slug(self):
         base = slugify(self.title)[:140] or "activity"
@@ -543,3 +575,19 @@ class Citation(models.Model):
             if getattr(self, f"{name}_id") is not None:
                 return getattr(self, name)
         return None
+
+
+# Every write to the tracker's data bumps the data version that the API's caches are
+# keyed on (tracker/dataversion.py), whatever path it takes: API, admin, import, bulk
+# action, management command. Connected here, with the models, so every process has it.
+watch_data_version(
+    Partner,
+    Field,
+    Program,
+    Source,
+    Project,
+    Activity,
+    Citation,
+    Project.partners.through,
+    Project.fields.through,
+)

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "tracker.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and authentication: anonymous API reads answered from the cache.
+    "tracker.apicache.APIResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,6 +150,16 @@ try:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://tracker")}
 except Exception as exc:
     raise ImproperlyConfigured(f"CACHE_URL is not a valid cache URL: {exc}") from exc
+# Several deployments (or the benchmark's servers) may share one Redis under their own prefix.
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="")
+
+# The API's response cache and cached list counts (tracker/apicache.py) are keyed on a
+# data version every write bumps; that only holds if every app process shares the cache,
+# so they are on by default only with a shared one (Redis), never with local memory.
+_SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache"))
+API_RESPONSE_CACHE = _env_bool("API_RESPONSE_CACHE", _SHARED_CACHE)
+API_COUNT_CACHE = _env_bool("API_COUNT_CACHE", _SHARED_CACHE)
+API_CACHE_SECONDS = _env_int("API_CACHE_SECONDS", 600, 1)
 
 # Backups (manage.py export_data) keep datetimes to the microsecond.
 SERIALIZATION_MODULES = {"backup-json": "projects.backup_format"}
@@ -258,7 +270,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tracker.api.ReadOrModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "tracker.api.TrackerPagination",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "tracker.apicache.ORJSONRenderer",  # DRF's JSONRenderer, byte for byte, faster
         "rest_framework.renderers.BrowsableAPIRenderer",
         "tracker.api.CSVRenderer",
     ],

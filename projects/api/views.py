@@ -21,10 +21,12 @@ from projects.api.serializers import (
 )
 from projects.filtersets import ActivityFilterSet, ProjectFilterSet
 from projects.iati import iati_activities_chunks, iati_errors_document
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.models import PROJECT_CURSOR_KEYS, Activity, Citation, Field, Program, Project, Source
 from projects.selectors import (
     DIMENSIONS,
+    PROJECT_LIST_VALUES,
     ReportError,
+    project_api_rows,
     report_counts,
     report_matrix,
     report_parse_group_by,
@@ -96,18 +98,31 @@ class ProjectViewSet(TrackerViewSet):
         ("description", lambda p: p.description),
     ]
 
+    # Cursor paging (?cursor=): a keyset over the default order (projects_project_cursor_idx).
+    cursor_keys = PROJECT_CURSOR_KEYS
+
     def get_queryset(self):
-        return (
+        queryset = (
             Project.objects.for_user(self.request.user)
             .select_related("program")
             .prefetch_related(
                 # A draft partner of a published project is shown only to those who may see drafts.
                 Prefetch("partners", queryset=Partner.objects.for_user(self.request.user)),
                 "fields",
-                "activities",
-                _citations(),
             )
         )
+        if getattr(getattr(self.request, "accepted_renderer", None), "format", None) == "csv":
+            return queryset  # the CSV columns show neither activities nor citations
+        return queryset.prefetch_related("activities", _citations())
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "json":
+            return super().list(request, *args, **kwargs)
+        # The lean read path: values() rows made into the serializer's JSON (selectors.py).
+        projects = self.filter_queryset(Project.objects.for_user(request.user))
+        page = self.paginate_queryset(projects.values(*PROJECT_LIST_VALUES))
+        rows = project_api_rows(rows=page, request=request, partners=Partner.objects.for_user(request.user))
+        return self.get_paginated_response(rows)
 
 
 class ActivityViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):

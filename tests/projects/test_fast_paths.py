@@ -1,0 +1,388 @@
+"""The fast paths of the API (issue 5), guarded by behaviour and query counts, never by
+timings: the lean list is byte for byte the ModelSerializer's output, the orjson
+renderer is DRF's, counts are cached per data version, cursor pages walk every row once,
+and the response cache never serves a read from before a write, whatever the write
+path (API, admin change form, admin import, admin bulk action, model signals)."""
+
+import base64
+import datetime
+import decimal
+import json
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django.utils.translation import gettext_lazy
+from rest_framework.authtoken.models import Token
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIClient
+
+from partners.models import Partner
+from projects.api.serializers import ProjectSerializer
+from projects.api.views import ProjectViewSet
+from projects.models import Activity, Citation, Project, Source
+from tests.projects.test_admin import _confirm, _import, _project_post, _url
+from tracker.apicache import APIResponseCacheMiddleware, CachedCountPaginator, ORJSONRenderer
+from tracker.dataversion import bump_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cached(settings):
+    """The response cache and the cached counts on, over an empty local-memory cache (one
+    process: the two-server test below covers the shared Redis)."""
+    settings.API_RESPONSE_CACHE = True
+    settings.API_COUNT_CACHE = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _queries(client, *args, **kwargs):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(*args, **kwargs)
+    return response, [q["sql"] for q in queries.captured_queries]
+
+
+def _rich(world, source):
+    """The world, with what makes serialization tricky: drafts, a project without a start
+    year, day/month precision, citations, co-operating countries, non-ASCII names."""
+    vn_medicine = world["vn_medicine"]
+    Activity.objects.create(project=vn_medicine, title="Day", kind="seminar", year=2013, month=2, day=28)
+    Activity.objects.create(project=vn_medicine, title="Month", kind="training", year=2013, month=7)
+    Activity.objects.create(project=vn_medicine, title="Year", kind="exercise", year=2012)
+    Citation.objects.create(
+        source=source, section="Table 1", excerpt="Underwater medicine\u2028(2012)", project=vn_medicine
+    )
+    Citation.objects.create(source=source, section="Table 2", excerpt="second", project=vn_medicine)
+    draft = Project.objects.create(
+        slug="draft-undated", title="Undated draft", program=vn_medicine.program, start_year=None, published=False,
+        cooperating_countries=["US", "GB"], description="Ünïcode — 日本語",
+    )  # fmt: skip
+    draft.partners.set(Partner.objects.filter(slug__in=["png", "vietnam"]))
+    return world
+
+
+class TestLeanList:
+    @pytest.mark.parametrize("language", ["en", "ja"])
+    def test_the_list_is_byte_for_byte_the_model_serializers_output(self, world, source, viewer, language):
+        _rich(world, source)
+        client = APIClient()
+        client.force_authenticate(viewer)  # drafts too
+        response = client.get("/api/v1/projects/", {"page_size": 500}, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        request = Request(response.wsgi_request)
+        view = ProjectViewSet(request=request, format_kwarg=None, action="list")
+        queryset = view.get_queryset().order_by(*Project._meta.ordering)
+        # The API is not under a language prefix: it answers in the language the locale
+        # middleware chose (the default one), which the serializer must use too.
+        with translation.override(response["Content-Language"]):
+            results = ProjectSerializer(queryset, many=True, context={"request": request}).data
+            expected = JSONRenderer().render(
+                {"count": len(results), "next": None, "previous": None, "results": results}
+            )
+        assert response.content == expected
+        body = response.json()
+        assert body["count"] == 5 and any(p["start_year"] is None for p in body["results"])
+
+    def test_a_filtered_second_page_has_the_serializers_links_and_rows(self, world, source):
+        _rich(world, source)
+        response = APIClient().get("/api/v1/projects/", {"page_size": 1, "page": 2, "field": "ha-dr"})
+        body = response.json()
+        assert body["count"] == 2
+        assert body["previous"].endswith("/api/v1/projects/?field=ha-dr&page_size=1")
+        assert body["next"] is None
+        project = Project.objects.get(slug=body["results"][0]["slug"])
+        request = Request(response.wsgi_request)
+        expected = ProjectSerializer(project, context={"request": request}).data
+        assert json.dumps(body["results"][0]) == json.dumps(json.loads(JSONRenderer().render(expected)))
+
+
+class TestRenderer:
+    def test_orjson_renders_what_drfs_renderer_renders(self):
+        data = {
+            "lazy": gettext_lazy("Completed"),
+            "utc": datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC),
+            "offset": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=9))),
+            "date": datetime.date(2026, 1, 2),
+            "time": datetime.time(3, 4, 5, 6000),
+            "decimal": decimal.Decimal("1.5"),
+            "separators": "line\u2028paragraph\u2029",
+            "text": 'quote " backslash \\ tab \t 日本語 😀',
+            1: "an int key",
+            "nested": [{"a": None, "b": True, "c": 1.25, "d": [1, 2, 3]}, ()],
+            "big": 2**62,
+        }
+        assert ORJSONRenderer().render(data) == JSONRenderer().render(data)
+
+    def test_indented_output_is_left_to_drf(self):
+        data = {"a": [1, 2]}
+        rendered = ORJSONRenderer().render(data, "application/json; indent=4")
+        assert rendered == JSONRenderer().render(data, "application/json; indent=4")
+
+
+class TestQueryCounts:
+    def _projects(self, program, partner, field, n):
+        for i in range(n):
+            project = Project.objects.create(
+                slug=f"q{n}-{i}", title=f"Q {n} {i}", program=program, start_year=2010 + i % 5, published=True
+            )
+            project.partners.add(partner)
+            project.fields.add(field)
+            Activity.objects.create(project=project, title=f"A {i}", kind="seminar", year=2010 + i % 5)
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/api/v1/reports/counts/?group_by=field,year",
+            "/api/v1/reports/counts/?group_by=partner,status",
+            "/api/v1/reports/counts/?group_by=country",
+            "/api/v1/reports/counts/?group_by=year&field=ha-dr",
+            "/api/v1/reports/matrix/",
+            "/api/v1/reports/timeline/",
+            "/api/v1/projects/?format=csv",
+            "/api/v1/activities/?format=csv",
+            "/api/v1/projects/?cursor=&page_size=500",
+        ],
+    )
+    def test_reports_exports_and_cursor_pages_run_the_same_queries_for_3_or_40_projects(
+        self, path, program, partner, field
+    ):
+        counts = []
+        for n in (3, 37):
+            self._projects(program, partner, field, n)
+            response, queries = _queries(APIClient(), path)
+            assert response.status_code == 200
+            if response.streaming:
+                with CaptureQueriesContext(connection) as streamed:
+                    b"".join(response.streaming_content)
+                queries += [q["sql"] for q in streamed.captured_queries]
+            counts.append(len(queries))
+        assert counts[0] == counts[1], counts
+
+    @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # real commits: the version is bumped then
+    def test_the_count_runs_once_per_data_version(self, cached, world):
+        client = APIClient()
+        _, first = _queries(client, "/api/v1/projects/", {"page_size": 1, "field": "ha-dr"})
+        _, second = _queries(client, "/api/v1/projects/", {"page_size": 1, "page": 2, "field": "ha-dr"})
+        assert any("COUNT(" in q for q in first)
+        assert not any("COUNT(" in q for q in second)
+        Project.objects.get(slug="png-band").fields.add(world["vn_ph_hadr"].fields.get())
+        response, third = _queries(client, "/api/v1/projects/", {"page_size": 1, "page": 3, "field": "ha-dr"})
+        assert any("COUNT(" in q for q in third)
+        assert response.json()["count"] == 3
+
+
+class TestCursorPaging:
+    def _walk(self, client, url, params=None, key="next"):
+        slugs, pages = [], 0
+        response = client.get(url, params)
+        while True:
+            assert response.status_code == 200, response.content
+            body = response.json()
+            slugs += [p["slug"] for p in body["results"]]
+            pages += 1
+            if not body[key]:
+                return slugs, pages, body
+            response = client.get(body[key])
+
+    def test_it_walks_every_row_once_in_the_default_order_and_back(self, world):
+        program = world["balikatan"].program
+        for i, start in enumerate([None, 2014, 2014, None, 2030]):
+            Project.objects.create(
+                slug=f"extra-{i}", title="Same title", program=program, start_year=start, published=True
+            )
+        client = APIClient()
+        expected = sorted(
+            Project.objects.public().values_list("start_year", "title", "pk", "slug"),
+            key=lambda r: (r[0] is None, r[0] or 0, r[1], r[2]),
+        )
+        slugs, pages, last = self._walk(client, "/api/v1/projects/", {"cursor": "", "page_size": 2})
+        assert slugs == [r[3] for r in expected]
+        assert pages == 5 and last["count"] == 9
+        backwards, _, _ = self._walk(client, last["previous"], key="previous")
+        assert backwards[:2] == slugs[6:8] and sorted(backwards) == sorted(slugs[:8])
+
+    def test_it_honours_filters(self, world):
+        slugs, _, _ = self._walk(APIClient(), "/api/v1/projects/", {"cursor": "", "page_size": 1, "field": "ha-dr"})
+        assert slugs == ["hadr-seminar", "balikatan"]
+
+    @pytest.mark.parametrize(
+        "params,field",
+        [
+            ({"cursor": "not-a-cursor"}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b'{"p":["x","y",1],"r":false}').decode()}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b'{"p":[1,"y"],"r":false}').decode()}, "cursor"),
+            ({"cursor": "", "page": "2"}, "cursor"),
+            ({"cursor": "", "ordering": "title"}, "ordering"),
+        ],
+    )
+    def test_a_bad_cursor_is_a_400_naming_the_parameter(self, world, params, field):
+        response = APIClient().get("/api/v1/projects/", params)
+        assert response.status_code == 400
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+
+    def test_paging_by_number_is_unchanged(self, world):
+        body = APIClient().get("/api/v1/projects/", {"page_size": 3}).json()
+        assert body["count"] == 4 and body["next"].endswith("page=2&page_size=3")
+
+
+def _anonymous_list(client, **params):
+    response = client.get("/api/v1/projects/", {"page_size": 50, **params})
+    assert response.status_code == 200
+    return {p["slug"]: p for p in response.json()["results"]}
+
+
+def _warm(client, **params):
+    """Read the list twice: the second read comes from the cache, with no query at all."""
+    _anonymous_list(client, **params)
+    with CaptureQueriesContext(connection) as queries:
+        listing = _anonymous_list(client, **params)
+    assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+    return listing
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # real commits: the version is bumped then
+class TestNoStaleReadAfterAWrite:
+    def test_api_writes(self, cached, world, editor):
+        anonymous, writer = APIClient(), APIClient()
+        writer.force_authenticate(editor)
+        assert _warm(anonymous)["balikatan"]["description"] == ""
+        detail = anonymous.get("/api/v1/projects/balikatan/").json()
+        response = writer.patch("/api/v1/projects/balikatan/", {"description": "Changed"}, format="json")
+        assert response.status_code == 200, response.content
+        assert _anonymous_list(anonymous)["balikatan"]["description"] == "Changed"
+        assert anonymous.get("/api/v1/projects/balikatan/").json()["version"] == detail["version"] + 1
+
+        _warm(anonymous)
+        payload = {"slug": "new-one", "title": "New", "program": "vientiane-vision", "partners": ["png"],
+                   "start_year": 2020, "published": True}  # fmt: skip
+        assert writer.post("/api/v1/projects/", payload, format="json").status_code == 201
+        assert "new-one" in _anonymous_list(anonymous)
+
+        _warm(anonymous)
+        assert writer.delete("/api/v1/projects/new-one/").status_code == 204
+        assert "new-one" not in _anonymous_list(anonymous)
+
+        _warm(anonymous)
+        response = writer.patch("/api/v1/partners/png/", {"name": "Papua New Guinea (PNGDF)"}, format="json")
+        assert response.status_code == 200, response.content
+        assert _anonymous_list(anonymous)["png-band"]["partners"][0]["name"] == "Papua New Guinea (PNGDF)"
+
+        _warm(anonymous)
+        activity = {"project": "png-band", "title": "Band seminar", "kind": "seminar", "year": 2018}
+        assert writer.post("/api/v1/activities/", activity, format="json").status_code == 201
+        assert [a["title"] for a in _anonymous_list(anonymous)["png-band"]["activities"]] == ["Band seminar"]
+
+    def test_the_admin_change_form(self, cached, world, editor_client):
+        anonymous = APIClient()
+        _warm(anonymous)
+        project = world["balikatan"]
+        response = editor_client.post(_url(Project, "change", project.pk), _project_post(project, title="Renamed"))
+        assert response.status_code == 302
+        assert _anonymous_list(anonymous)["balikatan"]["title"] == "Renamed"
+
+    def test_the_admin_import(self, cached, world, editor_client):
+        anonymous = APIClient()
+        _warm(anonymous)
+        header = (
+            "slug,title,program,partners,fields,start_year,end_year,status,cooperating_countries,description,published"
+        )
+        row = "imported,Imported project,vientiane-vision,png,ha-dr,2019,2020,completed,,Text,1"
+        preview = _import(editor_client, Project, f"{header}\n{row}\n")
+        assert preview.status_code == 200
+        assert "imported" not in _warm(anonymous)  # a preview writes nothing, and the cache still serves
+        _confirm(editor_client, Project, preview)
+        assert _anonymous_list(anonymous)["imported"]["partners"][0]["slug"] == "png"
+
+    def test_the_admin_bulk_actions(self, cached, world, editor_client):
+        anonymous = APIClient()
+        _warm(anonymous)
+        project = world["png_band"]
+        editor_client.post(_url(Project, "changelist"), {"action": "unpublish", "_selected_action": [project.pk]})
+        assert "png-band" not in _anonymous_list(anonymous)
+        editor_client.post(_url(Project, "changelist"), {"action": "publish", "_selected_action": [project.pk]})
+        assert "png-band" in _warm(anonymous)
+        editor_client.post(
+            _url(Project, "changelist"), {"action": "set_status_suspended", "_selected_action": [project.pk]}
+        )
+        assert _anonymous_list(anonymous)["png-band"]["status"] == "suspended"
+
+    def test_model_signals_cover_links_citations_and_deletes(self, cached, world):
+        anonymous = APIClient()
+        source = Source.objects.create(slug="s", title="Source", year=2019)
+        _warm(anonymous)
+        world["png_band"].partners.add(Partner.objects.get(slug="vietnam"))
+        assert len(_anonymous_list(anonymous)["png-band"]["partners"]) == 2
+        _warm(anonymous)
+        Citation.objects.create(source=source, section="s", excerpt="e", project=world["png_band"])
+        assert _anonymous_list(anonymous)["png-band"]["citations"][0]["excerpt"] == "e"
+        _warm(anonymous, field="ha-dr")
+        world["balikatan"].fields.clear()
+        assert "balikatan" not in _anonymous_list(anonymous, field="ha-dr")
+        _warm(anonymous)
+        world["png_band"].delete()
+        assert "png-band" not in _anonymous_list(anonymous)
+
+    def test_a_write_rolled_back_leaves_the_cache_serving(self, cached, world):
+        from django.db import transaction
+
+        anonymous = APIClient()
+        _warm(anonymous)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Project.objects.filter(slug="png-band").get().delete()
+            raise RuntimeError("rolled back")
+        assert "png-band" in _warm(anonymous)
+
+
+class TestETags:
+    def test_lists_carry_an_etag_and_answer_if_none_match_with_304(self, world):
+        client = APIClient()
+        first = client.get("/api/v1/projects/", {"field": "ha-dr"})
+        etag = first["ETag"]
+        again = client.get("/api/v1/projects/", {"field": "ha-dr"}, HTTP_IF_NONE_MATCH=etag)
+        assert again.status_code == 304 and again["ETag"] == etag and again.content == b""
+        other = client.get("/api/v1/projects/", {"field": "military-band"}, HTTP_IF_NONE_MATCH=etag)
+        assert other.status_code == 200
+
+    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    def test_a_cached_list_answers_304_until_a_write_changes_it(self, cached, world, editor):
+        client = APIClient()
+        etag = client.get("/api/v1/projects/")["ETag"]
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/projects/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+        assert len(queries) == 0
+        writer = APIClient()
+        writer.force_authenticate(editor)
+        writer.patch("/api/v1/projects/balikatan/", {"description": "New"}, format="json")
+        changed = client.get("/api/v1/projects/", HTTP_IF_NONE_MATCH=etag)
+        assert changed.status_code == 200 and changed["ETag"] != etag
+
+    def test_signed_in_users_are_never_served_the_anonymous_cache(self, cached, world, viewer):
+        Project.objects.create(slug="secret-draft-plan", title="Draft", program=world["balikatan"].program)
+        anonymous = APIClient()
+        _warm(anonymous)
+        staff = APIClient()
+        staff.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
+        assert "secret-draft-plan" in {p["slug"] for p in staff.get("/api/v1/projects/?page_size=50").json()["results"]}
+        assert "secret-draft-plan" not in _anonymous_list(anonymous)
+
+
+def test_a_dead_cache_costs_only_speed(world, settings, rf):
+    """Redis down: counts are counted, answers still get ETags, writes still succeed.
+    (Throttling, which needs the cache too, is DRF's and not covered here.)"""
+    settings.API_RESPONSE_CACHE = True
+    settings.API_COUNT_CACHE = True
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    }
+    assert CachedCountPaginator(Project.objects.public().order_by("pk"), 2).count == 4
+    middleware = APIResponseCacheMiddleware(lambda request: JsonResponse({"ok": True}))
+    response = middleware(rf.get("/api/v1/projects/"))
+    assert response.status_code == 200 and response["ETag"]
+    bump_now()  # logged, not raised

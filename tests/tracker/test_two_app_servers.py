@@ -1,0 +1,157 @@
+"""Two app servers (two gunicorn processes on different ports) sharing one PostgreSQL and
+one Redis, with the response cache on: a write through one is seen at once through the
+other, and each really serves from the shared cache (a change made behind the app's
+back is not seen until a write through the app bumps the data version)."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tracker.testing.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/5"
+
+
+def _unavailable(reason):
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"CI must be able to run the two-server test: {reason}")
+    pytest.skip(reason, allow_module_level=True)
+
+
+if find_bindir() is None:
+    _unavailable("No PostgreSQL binaries (initdb): apt-get install postgresql")
+try:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+except Exception as exc:  # any failure to reach Redis
+    _unavailable(f"No Redis at {REDIS_URL}: {exc}")
+
+SETUP = """
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from partners.models import Partner
+from projects.models import Field, Program, Project
+user = User.objects.create_user("two-servers-editor", is_staff=True)
+user.groups.add(Group.objects.get(name="Editors"))
+partner = Partner.objects.create(slug="vietnam", name="Vietnam", country="VN", region="southeast_asia")
+field = Field.objects.create(slug="ha-dr", name="HA/DR")
+program = Program.objects.create(slug="cba", name="Capacity building assistance")
+for i in range(3):
+    project = Project.objects.create(slug=f"p{i}", title=f"Project {i}", program=program, start_year=2015 + i,
+                                     published=True)
+    project.partners.add(partner)
+    project.fields.add(field)
+print(Token.objects.create(user=user).key)
+"""
+
+
+def _call(method, url, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Accept": "application/json"})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture(scope="module")
+def servers():
+    prefix = f"two-servers-{secrets.token_hex(6)}"
+    with pg_cluster() as cluster:
+        env = {
+            **os.environ,
+            "DATABASE_URL": cluster.url,
+            "CACHE_URL": REDIS_URL,
+            "CACHE_KEY_PREFIX": prefix,
+            "API_RESPONSE_CACHE": "true",
+            "API_COUNT_CACHE": "true",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DEBUG": "false",
+            "SECURE_SSL_REDIRECT": "false",
+            "STATIC_MANIFEST": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+        }
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+        setup = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=120,
+            capture_output=True, text=True,
+        )  # fmt: skip
+        token = setup.stdout.strip().splitlines()[-1]
+        processes, bases = [], []
+        try:
+            for _ in range(2):
+                port = free_port()
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "gunicorn", "tracker.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                )
+                bases.append(f"http://127.0.0.1:{port}")
+            for base in bases:
+                wait_for_http(f"{base}/healthz")
+            yield bases[0], bases[1], token, cluster.url
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=15)
+            client = redis.Redis.from_url(REDIS_URL)
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
+
+
+def _descriptions(base, path="/api/v1/projects/?page_size=50"):
+    status, body = _call("GET", base + path)
+    assert status == 200, body
+    return {p["slug"]: p["description"] for p in body["results"]}
+
+
+def test_a_write_through_one_server_is_seen_at_once_through_the_other(servers):
+    a, b, token, database_url = servers
+    for base in (a, b):  # both have the list in the shared cache
+        assert _descriptions(base)["p1"] == ""
+        assert _descriptions(base)["p1"] == ""
+
+    # Behind the app's back: the cached answer is still served (the cache is real).
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE projects_project SET description = 'behind the back' WHERE slug = 'p1'")
+    assert _descriptions(b)["p1"] == ""
+
+    for round_ in range(5):
+        writer, reader = (a, b) if round_ % 2 == 0 else (b, a)
+        text = f"written through {writer} in round {round_}"
+        status, body = _call("PATCH", f"{writer}/api/v1/projects/p1/", {"description": text}, token)
+        assert status == 200, body
+        assert _descriptions(reader)["p1"] == text
+        status, detail = _call("GET", f"{reader}/api/v1/projects/p1/")
+        assert detail["description"] == text
+
+
+def test_a_new_project_counts_at_once_on_the_other_server(servers):
+    a, b, token, _ = servers
+    before = _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"]
+    payload = {"slug": "new", "title": "New", "program": "cba", "partners": ["vietnam"], "start_year": 2020,
+               "published": True}  # fmt: skip
+    status, body = _call("POST", f"{a}/api/v1/projects/", payload, token)
+    assert status == 201, body
+    assert _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"] == before + 1
+    counts = _call("GET", f"{b}/api/v1/reports/counts/?group_by=year")[1]["results"]
+    assert {r["year"]: r["count"] for r in counts}[2020] >= 1
