@@ -9,7 +9,7 @@ PORT ?= 8000
 # The developer setup is the one place DEBUG is turned on.
 DEV := DEBUG=true
 
-.PHONY: run serve test lint superuser reseed clean bench fuzz-api
+.PHONY: run serve test lint superuser reseed clean bench fuzz-api stress
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ bench: $(VENV)/.installed-dev
 # throwaway cluster). Configuration: schemathesis.toml.
 fuzz-api: $(VENV)/.installed-dev
 	$(PY) bench/fuzz_api.py $(ARGS)
+
+# Concurrent editors (bench/stress.py): N clients read one project and write it back
+# with If-Match, round after round, on PostgreSQL (DATABASE_URL's server, or a throwaway
+# cluster), served by gunicorn on 127.0.0.1. Exits non-zero on any lost update.
+STRESS_CLIENTS ?= 8
+STRESS_ROUNDS ?= 1000
+stress: $(VENV)/.installed-dev
+	$(PY) bench/stress.py --clients $(STRESS_CLIENTS) --rounds $(STRESS_ROUNDS) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -51,7 +51,8 @@ FINAL_STATE = """
 import json
 from projects.models import Project
 project = Project.objects.get(slug="stress-project")
-print(json.dumps({"history": project.history.count(), "description": project.description}))
+print(json.dumps({"history": project.history.count(), "description": project.description,
+                  "version": project.version}))
 """
 
 
@@ -116,7 +117,7 @@ def run(base, token, clients, rounds, deadline):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8, help="parallel writers, 2 to 16")
-    parser.add_argument("--rounds", type=int, default=1000, help="rounds, at least 1")
+    parser.add_argument("--rounds", type=int, default=1000, help="rounds (the issue asks for at least 1,000)")
     parser.add_argument("--time-limit", type=float, default=600, help="seconds before the run gives up")
     args = parser.parse_args(argv)
     if not 2 <= args.clients <= 16:
@@ -152,35 +153,67 @@ def main(argv=None):
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz")
 
+        # Creating the project and linking its partner and field write history records of
+        # their own: count the records the run adds, from here.
+        initial = json.loads(_manage(env, "shell", "-c", FINAL_STATE).splitlines()[-1])
         started = time.monotonic()
         results, errors = run(base, token, args.clients, args.rounds, started + args.time_limit)
         elapsed = time.monotonic() - started
-
-        completed = [r for r in results if None not in r]
-        wins = sum(row.count(200) for row in completed)
-        refused = sum(row.count(412) for row in completed)
-        bad_rounds = [i for i, row in enumerate(completed) if row.count(200) != 1 or row.count(412) != len(row) - 1]
-        last_winner = None
-        for r, row in enumerate(completed):
-            if 200 in row:
-                last_winner = f"round {r} client {row.index(200)}"
         final = json.loads(_manage(env, "shell", "-c", FINAL_STATE).splitlines()[-1])
-        history, description = final["history"], final["description"]
+        figures = summarize(results, initial, final)
 
-        lost = wins - (history - 1)
-        print(f"clients {args.clients}, rounds {len(completed)} of {args.rounds}, {elapsed:.1f} s")
+        print(f"clients {args.clients}, rounds {figures['rounds']} of {args.rounds}, {elapsed:.1f} s")
         print(
-            f"successful writes {wins}, refused with 412 {refused}, rounds without exactly one winner {len(bad_rounds)}"
+            f"successful writes {figures['wins']}, refused with 412 {figures['refused']}, "
+            f"other answers {figures['other']}, rounds without exactly one winner {len(figures['bad_rounds'])}"
         )
-        print(f"history records {history} (1 creation + {history - 1} updates), lost updates {max(lost, 0)}")
-        print(f"final description {description!r}, last winner {last_winner!r}")
-        failed = errors or bad_rounds or lost != 0 or description != last_winner or len(completed) != args.rounds
+        print(
+            f"history records added {figures['history_added']} (must equal the successful writes), "
+            f"version {initial['version']} -> {final['version']}"
+        )
+        print(f"final description {final['description']!r}, last winner {figures['last_winner']!r}")
+        print(f"lost updates {figures['lost_updates']}")
+        failed = (
+            errors
+            or figures["bad_rounds"]
+            or figures["lost_updates"]
+            or figures["history_added"] != figures["wins"]
+            or final["version"] - initial["version"] != figures["wins"]
+            or final["description"] != figures["last_winner"]
+            or figures["rounds"] != args.rounds
+        )
         for error in errors[:10]:
             print("error:", error)
-        if bad_rounds:
-            print("rounds without exactly one winner:", bad_rounds[:10], [completed[i] for i in bad_rounds[:3]])
+        if figures["bad_rounds"]:
+            bad = figures["bad_rounds"]
+            print("rounds without exactly one winner:", bad[:10], [results[i] for i in bad[:3]])
         print("RESULT stress", "FAIL" if failed else "OK")
         return 1 if failed else 0
+
+
+def summarize(results, initial, final):
+    """The run's figures from each round's answers and the project's state before and after.
+
+    A lost update is a successful write that does not survive as it should: a second
+    winner in a round (both wrote over the same version: one of them overwrote the other
+    unseen), or a success that left no history record."""
+    completed = [row for row in results if None not in row]
+    wins = sum(row.count(200) for row in completed)
+    history_added = final["history"] - initial["history"]
+    last_winner = None
+    for r, row in enumerate(completed):
+        if 200 in row:
+            last_winner = f"round {r} client {len(row) - 1 - row[::-1].index(200)}"
+    return {
+        "rounds": len(completed),
+        "wins": wins,
+        "refused": sum(row.count(412) for row in completed),
+        "other": sum(len(row) - row.count(200) - row.count(412) for row in completed),
+        "bad_rounds": [i for i, row in enumerate(completed) if row.count(200) != 1 or row.count(412) != len(row) - 1],
+        "history_added": history_added,
+        "last_winner": last_winner,
+        "lost_updates": sum(max(row.count(200) - 1, 0) for row in completed) + max(wins - history_added, 0),
+    }
 
 
 if __name__ == "__main__":
