@@ -93,6 +93,7 @@ class SpreadsheetAdmin(ImportExportModelAdmin, HistoryAdmin):
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
     import_form_class = SpreadsheetImportForm
+    export_template_name = "admin/import_export/tracker_export.html"
 
     def get_import_data_kwargs(self, **kwargs):
         # Also roll back on validation errors at the confirmation (import-export writes
