@@ -78,15 +78,20 @@ print(json.dumps({"countries": {c.code: str(c.name) for c in countries},
                   "status": {k: str(v) for k, v in Project.Status.choices}}, ensure_ascii=False))
 """
 
-# Where a cursor page exists (the fast paths), the cursor of the last page of the
-# unfiltered list; empty when the API has no cursor paging.
+# The cursor of the unfiltered list's last page, made with the API's own cursor order
+# and encoding (empty where the API has no cursor paging).
 LAST_CURSOR = """
 try:
-    from tracker.api import bench_last_cursor
+    from projects.models import PROJECT_CURSOR_KEYS, Project
+    from tracker.apicache import encode_cursor
 except ImportError:
     print("CURSOR=")
 else:
-    print("CURSOR=" + bench_last_cursor(page_size={page_size}))
+    names = [f"_k{{i}}" for i in range(len(PROJECT_CURSOR_KEYS))]
+    rows = Project.objects.public().annotate(**dict(zip(names, PROJECT_CURSOR_KEYS))).order_by(*names)
+    total = rows.count()
+    before_last = rows.values_list(*names)[max(total - {page_size} - 1, 0)]
+    print("CURSOR=" + encode_cursor(list(before_last)))
 """
 
 WRK_SCRIPT = """

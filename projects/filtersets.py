@@ -8,6 +8,7 @@ empty result pretending all is well. Multi-valued filters take repeated paramete
 (`?country=VN&country=PH`) and match any of the values.
 """
 
+import functools
 import re
 
 import django_filters
@@ -96,11 +97,21 @@ class SearchFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
+@functools.cache
+def _country_codes():
+    return frozenset(code for code, _name in countries)
+
+
 class UpperCaseMultipleChoiceField(EmptyIsNoneMixin, forms.MultipleChoiceField):
     """Country codes: `vn` and `VN` are the same country."""
 
     def to_python(self, value):
         return [v.strip().upper() for v in super().to_python(value)]
+
+    def valid_value(self, value):
+        # A set lookup: the choices are ~250 lazily translated names, which the form
+        # would otherwise rebuild and walk for every value of every request.
+        return value in _country_codes()
 
 
 @extend_schema_field(COUNTRY_SCHEMA)
