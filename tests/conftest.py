@@ -4,11 +4,21 @@ known data set built in code (the seed fixtures are tested on their own)."""
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.utils import translation
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    """A request to a Japanese page (/ja/...) leaves Japanese active in the test's thread
+    (LocaleMiddleware does not undo it): put the default back, so no test depends on the
+    order the suite runs in."""
+    yield
+    translation.deactivate()
 
 
 def _staff(django_user_model, username, group=None, **extra):

@@ -1,7 +1,6 @@
 """A small published world with one draft of each kind, for the public pages' tests."""
 
 import pytest
-from django.utils import translation
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
@@ -21,14 +20,6 @@ def make_project(slug, title, program, partners, fields, start, end, status="com
     project.partners.set(partners)
     project.fields.set(fields)
     return project
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    """A request to a Japanese page leaves Japanese active in this thread (LocaleMiddleware
-    does not undo it); put English back so later tests see the default language."""
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture
