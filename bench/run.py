@@ -490,15 +490,17 @@ def main(argv=None):
 
         query = parse.urlencode(FILTER + [("page_size", PAGE_SIZE)])
         list_path = f"/api/v1/projects/?{query}"
-        status, headers, list_body = http("GET", nocache.base + list_path)
+        status, _, list_body = http("GET", nocache.base + list_path)
         if status != 200:
             raise SystemExit(f"the filtered list answered {status}: {list_body[:500]!r}\n{nocache.log_tail()}")
         listing = json.loads(list_body)
-        etag = headers.get("ETag") or headers.get("Etag") or ""
+        # The ETag of the cached server's own answer (its URLs name its own port).
+        _, app_headers, app_body = http("GET", app.base + list_path)
+        etag = app_headers.get("ETag") or app_headers.get("Etag") or ""
         log(f"filtered list: {listing['count']} projects match, {len(listing['results'])} on the page, "
             f"{len(list_body)} bytes, ETag {etag or 'none'}")  # fmt: skip
         fixed_body = tmp / "fixed.json"
-        fixed_body.write_bytes(list_body)
+        fixed_body.write_bytes(app_body)
         raw_env = {**base_env, "BENCH_RAW_DSN": database_url, "BENCH_RAW_NAMES": str(names),
                    "BENCH_FIXED_BODY": str(fixed_body), "BENCH_FIXED_ETAG": etag or '"fixed"'}  # fmt: skip
         raw = serve("raw", "bench.rawapp:application", raw_env)
