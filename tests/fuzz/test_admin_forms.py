@@ -154,3 +154,11 @@ def test_admin_autocomplete_answers_hostile_query_strings_cleanly(editor_client,
 
     case()
     assert encode("\ud800") == "%ED%A0%80"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=[m.__name__ for m in MODELS])
+def test_an_admin_search_with_a_nul_character_is_answered(editor_client, fuzz_world, model):
+    # PostgreSQL text cannot hold NUL: the search stops at it rather than failing.
+    url = _url(model, "changelist")
+    response = fuzz_request(editor_client, f"admin-list {model.__name__}", "GET", url, "q=a%00b")
+    assert response.status_code == 200
