@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+from django.core.cache import cache
 
 from tests.fuzz.tally import CASES, SERVER_ERRORS, STATUSES
 
@@ -30,5 +31,8 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def fuzz_world(project, draft_project):
     """A small data set: a published project with an activity and citations, a draft,
-    and their partner, field, program and source."""
+    and their partner, field, program and source. The cache starts empty: anonymous API
+    answers are cached per data version, which a test's uncommitted writes do not move
+    on, so an earlier test's answers would otherwise be served."""
+    cache.clear()
     return {"project": project, "draft": draft_project}
