@@ -3,6 +3,7 @@ known data set built in code (the seed fixtures are tested on their own)."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
@@ -10,6 +11,14 @@ from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts from an empty cache: the API's response cache is keyed on a data
+    version that a test's rolled-back writes never move, and the throttles count there."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -143,6 +143,9 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})
     # Wait for a lock rather than fail at once when two requests write together.
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # Take the write lock when a transaction starts, so a second writer waits for it
+    # (up to the timeout) instead of failing at once with "database is locked".
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
 # Cache: local memory by default (one process); Redis in production, shared by every
 # app server (CACHE_URL=redis://127.0.0.1:6379/1).
