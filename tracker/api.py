@@ -4,6 +4,7 @@ If-Match (optimistic locking for writes) and streaming CSV."""
 import csv
 import hashlib
 import json
+import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -15,6 +16,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from tracker.apicache import CachedCountPaginator, KeysetPaginationMixin
 
@@ -59,6 +61,30 @@ class TrackerPagination(KeysetPaginationMixin, PageNumberPagination):
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
         return parameters
+
+
+logger = logging.getLogger(__name__)
+
+
+class FailOpenThrottleMixin:
+    """Throttles count requests in the cache. If the cache (Redis) is unreachable, let the
+    request through and say so in the log: an outage of the cache must not turn every
+    API request into a server error (/healthz reports the cache as down)."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            logger.warning("Throttling skipped: the cache is unreachable", exc_info=True)
+            return True
+
+
+class AnonThrottle(FailOpenThrottleMixin, AnonRateThrottle):
+    pass
+
+
+class UserThrottle(FailOpenThrottleMixin, UserRateThrottle):
+    pass
 
 
 class ReadOrModelPermissions(permissions.DjangoModelPermissions):

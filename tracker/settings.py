@@ -279,8 +279,8 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "tracker.api.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "tracker.api.AnonThrottle",
+        "tracker.api.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
