@@ -15,6 +15,30 @@ def _create_span_rule(sender, using, **kwargs):
     span_rule_create(using=using)
 
 
+def _ensure_roles(sender, using, apps=None, **kwargs):
+    """The Editors and Viewers groups, made again whenever the tables are emptied and
+    refilled (a test database's flush), as Django does for permissions. The first
+    creation is migration 0002; this only fills in what is missing."""
+    from django.contrib.auth.models import Group, Permission
+
+    from projects.roles import ALL_ACTIONS, TRACKED
+
+    def perms(actions):
+        codenames = [f"{action}_{model}" for models in TRACKED.values() for model in models for action in actions]
+        found = list(
+            Permission.objects.using(using).filter(content_type__app_label__in=TRACKED, codename__in=codenames)
+        )
+        return found if len(found) == len(codenames) else None
+
+    editor_perms, viewer_perms = perms(ALL_ACTIONS), perms(["view"])
+    if editor_perms is None or viewer_perms is None:
+        return  # not every app's permissions exist yet: a later app's post_migrate will do it
+    for name, wanted in (("Editors", editor_perms), ("Viewers", viewer_perms)):
+        group, created = Group.objects.using(using).get_or_create(name=name)
+        if created:
+            group.permissions.set(wanted)
+
+
 class ProjectsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "projects"
@@ -26,3 +50,4 @@ class ProjectsConfig(AppConfig):
         # SQLite rebuilds tables during migrations; the span triggers would break that.
         pre_migrate.connect(_drop_span_rule, sender=self, dispatch_uid="projects_drop_span_rule")
         post_migrate.connect(_create_span_rule, sender=self, dispatch_uid="projects_create_span_rule")
+        post_migrate.connect(_ensure_roles, dispatch_uid="projects_ensure_roles")

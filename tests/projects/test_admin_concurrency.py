@@ -173,7 +173,7 @@ class TestBulkActionsAndTheChangeForm:
         assert (draft_project.title, draft_project.status, draft_project.version) == ("Ed's title", "ongoing", 3)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_bulk_action_during_an_edit_in_progress_does_not_lose_either_change(editor, other_editor, draft_project):
     """An editor's save holds the project's row (the change form locks it with
     select_for_update) while a bulk action runs on another connection.

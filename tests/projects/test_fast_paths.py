@@ -165,7 +165,7 @@ class TestQueryCounts:
             counts.append(len(queries))
         assert counts[0] == counts[1], counts
 
-    @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # real commits: the version is bumped then
+    @pytest.mark.django_db(transaction=True)  # real commits: the version is bumped then
     def test_the_count_runs_once_per_data_version(self, cached, world):
         client = APIClient()
         _, first = _queries(client, "/api/v1/projects/", {"page_size": 1, "field": "ha-dr"})
@@ -247,7 +247,7 @@ def _warm(client, **params):
     return listing
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # real commits: the version is bumped then
+@pytest.mark.django_db(transaction=True)  # real commits: the version is bumped then
 class TestNoStaleReadAfterAWrite:
     def test_api_writes(self, cached, world, editor):
         anonymous, writer = APIClient(), APIClient()
@@ -350,7 +350,7 @@ class TestETags:
         other = client.get("/api/v1/projects/", {"field": "military-band"}, HTTP_IF_NONE_MATCH=etag)
         assert other.status_code == 200
 
-    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    @pytest.mark.django_db(transaction=True)
     def test_a_cached_list_answers_304_until_a_write_changes_it(self, cached, world, editor):
         client = APIClient()
         etag = client.get("/api/v1/projects/")["ETag"]

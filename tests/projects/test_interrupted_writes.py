@@ -21,7 +21,7 @@ from projects.models import Citation, Project
 from tests.fuzz.forms import admin_form_data
 from tests.fuzz.snapshot import changed_tables, db_snapshot
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _terminate(pid):

@@ -1,0 +1,7 @@
+"""The staff roles: which models the Editors and Viewers groups hold permissions on."""
+
+TRACKED = {
+    "partners": ["partner"],
+    "projects": ["field", "program", "source", "project", "activity", "citation"],
+}
+ALL_ACTIONS = ["view", "add", "change", "delete"]
