@@ -166,10 +166,8 @@ class _ProjectReport(generics.GenericAPIView):
         return Project.objects.for_user(self.request.user)
 
     def projects(self, request):
-        filterset = ProjectFilterSet(request.query_params, Project.objects.for_user(request.user), request=request)
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        return filterset.qs
+        # The filter backend runs ProjectFilterSet and turns its errors into a 400.
+        return self.filter_queryset(self.get_queryset())
 
 
 _GROUP_BY = "|".join(DIMENSIONS)
@@ -274,8 +272,5 @@ class IATIActivitiesView(_ProjectReport):
         },
     )
     def get(self, request):
-        filterset = ProjectFilterSet(request.query_params, self.get_queryset(), request=request)
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        chunks = iati_activities_chunks(projects=filterset.qs, base_url=request.build_absolute_uri("/"))
+        chunks = iati_activities_chunks(projects=self.projects(request), base_url=request.build_absolute_uri("/"))
         return StreamingHttpResponse(chunks, content_type="application/xml; charset=utf-8")
