@@ -21,8 +21,9 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
-from django.http import HttpResponse, HttpResponseNotModified
-from django.utils import translation
+from django.http import HttpResponse, HttpResponseNotModified, QueryDict
+from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
 from django.utils.functional import cached_property
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -76,20 +77,79 @@ def _etag(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
-def _if_none_match(request, etag) -> bool:
-    header = request.headers.get("If-None-Match")
+def if_none_match(header, etag) -> bool:
     if not header or not etag:
         return False
     candidates = {c.strip() for c in header.split(",")}
     return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
 
 
-def _not_modified(headers) -> HttpResponseNotModified:
-    response = HttpResponseNotModified()
-    for name, value in headers:
-        if name.lower() not in {"content-type", "content-length"}:
-            response[name] = value
-    return response
+def not_modified_headers(headers):
+    return [(name, value) for name, value in headers if name.lower() not in {"content-type", "content-length"}]
+
+
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+# Where the WSGI front leaves its lookup (key, version) for the middleware after a miss.
+LOOKED_UP = "tracker.response_cache"
+
+
+def response_key(meta):
+    """The response cache's key for a request (its WSGI environ, `request.META`), or None
+    if the request is not one every anonymous client gets the same JSON for: a GET under
+    /api/ with no credentials, no session, JSON asked for, from an allowed host. The key
+    holds all the answer, and every middleware in front of the view, depends on: scheme
+    (and the proxy's header), host, path and query as sent, language cookie and header,
+    Accept. Computed from the environ alone, so the WSGI front and the middleware agree."""
+    if meta.get("REQUEST_METHOD") != "GET":
+        return None
+    path = meta.get("PATH_INFO", "")
+    if not path.startswith("/api/") or "HTTP_AUTHORIZATION" in meta:
+        return None
+    accept = meta.get("HTTP_ACCEPT", "")
+    if accept not in JSON_ACCEPTS:
+        return None
+    query = meta.get("QUERY_STRING", "")
+    if "format=" in query and QueryDict(query).get("format", "json") != "json":
+        return None
+    language_cookie = ""
+    if meta.get("HTTP_COOKIE"):
+        cookies = parse_cookie(meta["HTTP_COOKIE"])
+        if settings.SESSION_COOKIE_NAME in cookies:
+            return None
+        language_cookie = cookies.get(settings.LANGUAGE_COOKIE_NAME, "")
+    host = meta.get("HTTP_X_FORWARDED_HOST", "") if settings.USE_X_FORWARDED_HOST else ""
+    host = host or meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', '')}:{meta.get('SERVER_PORT', '')}"
+    domain, _port = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    if not domain or not validate_host(domain, allowed):
+        return None  # Django answers it (a 400), never the cache
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    raw = repr(
+        (
+            meta.get("wsgi.url_scheme"),
+            meta.get(proxy_header[0], "") if proxy_header else "",
+            host,
+            meta.get("SCRIPT_NAME", ""),
+            path,
+            query,
+            meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+            language_cookie,
+            accept,
+        )
+    )
+    return "tracker:api-response:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+
+
+def lookup(key):
+    """(the current data version, the entry stored under key if it is of that version)."""
+    found = _get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        return data_version(), None
+    entry = found.get(key)
+    return version, (entry if entry is not None and entry[0] == version else None)
 
 
 class APIResponseCacheMiddleware:
@@ -98,12 +158,12 @@ class APIResponseCacheMiddleware:
     version and the entry, read together). Every JSON answer of the API gets an ETag
     (a digest of its body, where the view set none) and `If-None-Match` gets a 304.
 
-    Placed after the security-header middleware, so hits carry the same headers as any
-    other response; what the inner middleware and the view added is stored with the body.
-    Cache hits are not throttled: they cost less than the throttle's own bookkeeping.
-    If the cache is unreachable, requests take the ordinary path."""
-
-    JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+    First in MIDDLEWARE, so what it stores carries every header the stack adds, and the
+    WSGI front (tracker.cachefront) can replay an entry without Django. A request with
+    `If-None-Match` that misses is answered in full by the view and then compared here,
+    so the entry is stored for the next client. Cache hits are not throttled: they cost
+    less than the throttle's own bookkeeping. If the cache is unreachable, requests take
+    the ordinary path."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -111,22 +171,26 @@ class APIResponseCacheMiddleware:
     def __call__(self, request):
         if request.method != "GET" or not request.path_info.startswith("/api/"):
             return self.get_response(request)
-        key = self._key(request) if settings.API_RESPONSE_CACHE else None
-        version = None
-        if key is not None:
-            try:
-                found = _get_many([VERSION_KEY, key])
-                version = found.get(VERSION_KEY)
-                if version is None:
-                    version = data_version()
-                else:
-                    entry = found.get(key)
-                    if entry is not None and entry[0] == version:
-                        return self._replay(request, entry)
-            except Exception:
-                logger.warning("API response cache unavailable", exc_info=True)
-                key = None
+        key = version = None
+        if settings.API_RESPONSE_CACHE:
+            looked_up = request.META.pop(LOOKED_UP, None)
+            if looked_up is not None:
+                key, version = looked_up
+            else:
+                key = response_key(request.META)
+                if key is not None:
+                    try:
+                        version, entry = lookup(key)
+                    except Exception:
+                        logger.warning("API response cache unavailable", exc_info=True)
+                        key = None
+                    else:
+                        if entry is not None:
+                            return self._replay(request, entry)
+        asked = request.META.pop("HTTP_IF_NONE_MATCH", None) if key is not None else None
         response = self.get_response(request)
+        if key is None:
+            asked = request.headers.get("If-None-Match")
         if response.status_code != 200 or response.streaming:
             return response
         if not response.get("Content-Type", "").startswith("application/json"):
@@ -136,30 +200,14 @@ class APIResponseCacheMiddleware:
             etag = _etag(response.content)
             response["ETag"] = etag
         if key is not None and self._storable(request, response):
-            entry = (version, tuple(response.items()), response.content)
+            entry = (version, list(response.items()), response.content)
             try:
                 cache.set(key, entry, settings.API_CACHE_SECONDS)
             except Exception:
                 logger.warning("API response cache unavailable", exc_info=True)
-        if _if_none_match(request, etag):
+        if if_none_match(asked, etag):
             return _not_modified(response.items())
         return response
-
-    def _key(self, request):
-        """Only requests every anonymous client gets the same JSON for: no credentials,
-        no session, JSON asked for. The key holds all the answer depends on."""
-        meta = request.META
-        if "HTTP_AUTHORIZATION" in meta or settings.SESSION_COOKIE_NAME in request.COOKIES:
-            return None
-        accept = meta.get("HTTP_ACCEPT", "")
-        if accept not in self.JSON_ACCEPTS:
-            return None
-        query = meta.get("QUERY_STRING", "")
-        if "format=" in query and request.GET.get("format", "json") != "json":
-            return None
-        language = translation.get_language_from_request(request)
-        raw = "\n".join((request.scheme, request.get_host(), request.get_full_path(), language, accept))
-        return "tracker:api-response:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
 
     def _storable(self, request, response):
         user = getattr(request, "user", None)
@@ -170,13 +218,19 @@ class APIResponseCacheMiddleware:
 
     def _replay(self, request, entry):
         _, headers, body = entry
-        etag = dict(headers).get("ETag")
-        if _if_none_match(request, etag):
+        if if_none_match(request.headers.get("If-None-Match"), dict(headers).get("ETag")):
             return _not_modified(headers)
         response = HttpResponse(body)
         for name, value in headers:
             response[name] = value
         return response
+
+
+def _not_modified(headers) -> HttpResponseNotModified:
+    response = HttpResponseNotModified()
+    for name, value in not_modified_headers(headers):
+        response[name] = value
+    return response
 
 
 class CachedCountPaginator(Paginator):
@@ -197,12 +251,9 @@ class CachedCountPaginator(Paginator):
         raw = repr((self.object_list.db, sql, params)).encode()
         key = "tracker:api-count:" + hashlib.blake2b(raw, digest_size=20).hexdigest()
         try:
-            found = _get_many([VERSION_KEY, key])
-            version = found.get(VERSION_KEY)
-            if version is None:
-                version = data_version()
-            elif key in found and found[key][0] == version:
-                return found[key][1]
+            version, entry = lookup(key)
+            if entry is not None:
+                return entry[1]
         except Exception:
             logger.warning("count cache unavailable", exc_info=True)
             return super().count

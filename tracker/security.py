@@ -28,11 +28,15 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str | None) -> str:
+    """The policy; with a nonce for HTML, without one for what is never a document
+    (JSON, CSV, XML), so those responses' headers are the same for every request and
+    the API's response cache can replay them."""
+    allowed = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     directives = {
         "default-src": "'self'",
-        "script-src": f"'self' 'nonce-{nonce}'",
-        "style-src": f"'self' 'nonce-{nonce}'",
+        "script-src": allowed,
+        "style-src": allowed,
         # data: for the small inline images the admin and Swagger UI ship in their CSS.
         "img-src": "'self' data:",
         "font-src": "'self'",
@@ -56,7 +60,8 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(18)
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.csp_nonce))
+        nonce = request.csp_nonce if "html" in response.get("Content-Type", "html") else None
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(nonce))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)

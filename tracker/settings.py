@@ -83,12 +83,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so every response gets the CSP and the other security headers (tracker/security.py).
+    # Outermost: anonymous API reads answered from the cache, stored with every header the
+    # stack adds, so tracker.wsgi's front can replay them without Django.
+    "tracker.apicache.APIResponseCacheMiddleware",
+    # Next, so every response gets the CSP and the other security headers (tracker/security.py).
     "tracker.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before sessions and authentication: anonymous API reads answered from the cache.
-    "tracker.apicache.APIResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,6 +164,9 @@ _SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "Dummy
 API_RESPONSE_CACHE = _env_bool("API_RESPONSE_CACHE", _SHARED_CACHE)
 API_COUNT_CACHE = _env_bool("API_COUNT_CACHE", _SHARED_CACHE)
 API_CACHE_SECONDS = _env_int("API_CACHE_SECONDS", 600, 1)
+# Each app process keeps its own copy of the response cache's entries, up to this many
+# bytes of bodies, and learns of data version changes from Redis (tracker/cachefront.py).
+API_FRONT_CACHE_BYTES = _env_int("API_FRONT_CACHE_BYTES", 16 * 1024 * 1024, 0)
 
 # Backups (manage.py export_data) keep datetimes to the microsecond.
 SERIALIZATION_MODULES = {"backup-json": "projects.backup_format"}

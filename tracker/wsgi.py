@@ -6,4 +6,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from tracker.cachefront import ResponseCacheFront  # noqa: E402 (after Django is set up)
+
+# The API's response cache answers its hits here, before Django (tracker/cachefront.py).
+application = ResponseCacheFront(django_application)

@@ -8,6 +8,9 @@ import base64
 import datetime
 import decimal
 import json
+import os
+import secrets
+import wsgiref.util
 
 import pytest
 from django.core.cache import cache
@@ -27,6 +30,7 @@ from projects.api.views import ProjectViewSet
 from projects.models import Activity, Citation, Project, Source
 from tests.projects.test_admin import _confirm, _import, _project_post, _url
 from tracker.apicache import APIResponseCacheMiddleware, CachedCountPaginator, ORJSONRenderer
+from tracker.cachefront import ResponseCacheFront
 from tracker.dataversion import bump_now
 
 pytestmark = pytest.mark.django_db
@@ -386,3 +390,176 @@ def test_a_dead_cache_costs_only_speed(world, settings, rf):
     response = middleware(rf.get("/api/v1/projects/"))
     assert response.status_code == 200 and response["ETag"]
     bump_now()  # logged, not raised
+
+
+REDIS_URL = "redis://127.0.0.1:6379/5"
+
+
+def _redis_cache(request):
+    """The cache on the real Redis, under a prefix of its own, emptied afterwards."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"No Redis at {REDIS_URL}: {exc}")
+    prefix = f"test-{secrets.token_hex(6)}"
+
+    def empty():
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+
+    request.addfinalizer(empty)
+    backend = "django.core.cache.backends.redis.RedisCache"
+    return {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
+
+
+def _wsgi_get(application, path, query="", **headers):
+    """A GET through a WSGI application, as gunicorn makes it: (status, headers, body)."""
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "testserver"}
+    environ.update(headers)
+    wsgiref.util.setup_testing_defaults(environ)
+    started = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        started["status"], started["headers"] = status, response_headers
+
+    result = application(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return started["status"], dict(started["headers"]), body
+
+
+@pytest.mark.django_db(transaction=True)
+class TestTheWSGIFront:
+    """tracker.wsgi's front answers the cache's hits without calling Django, with the very
+    headers Django sent, and sends everything else (a miss, a signed-in client, a bad
+    host, a write) on to Django."""
+
+    @pytest.fixture(params=["local-memory", "redis"])
+    def front(self, request, cached, settings):
+        from tracker.wsgi import django_application
+
+        if request.param == "redis":
+            settings.CACHES = _redis_cache(request)
+        calls = []
+
+        def django(environ, start_response):
+            calls.append(environ["PATH_INFO"])
+            return django_application(environ, start_response)
+
+        return ResponseCacheFront(django), calls
+
+    def test_a_hit_is_the_miss_replayed_without_django(self, front, world):
+        application, calls = front
+        status, headers, body = _wsgi_get(application, "/api/v1/projects/", "field=ha-dr")
+        assert status == "200 OK" and len(calls) == 1
+        again = _wsgi_get(application, "/api/v1/projects/", "field=ha-dr")
+        assert len(calls) == 1
+        assert again == (status, headers, body)
+        assert headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
+        assert {p["slug"] for p in json.loads(body)["results"]} == {"balikatan", "hadr-seminar"}
+
+    def test_if_none_match_is_a_304_from_the_front(self, front, world):
+        application, calls = front
+        etag = _wsgi_get(application, "/api/v1/projects/", HTTP_IF_NONE_MATCH='"stale"')[1]["ETag"]
+        status, headers, body = _wsgi_get(application, "/api/v1/projects/", HTTP_IF_NONE_MATCH=etag)
+        assert (status, body, headers["ETag"], len(calls)) == ("304 Not Modified", b"", etag, 1)
+        assert "Content-Type" not in headers
+
+    def test_a_write_is_seen_by_the_next_request(self, front, world):
+        application, calls = front
+        _wsgi_get(application, "/api/v1/projects/")
+        project = Project.objects.get(slug="balikatan")  # a write through the ORM: the signal bumps
+        project.title = "Renamed"
+        project.save()
+        status, _, body = _wsgi_get(application, "/api/v1/projects/")
+        assert len(calls) == 2
+        assert {p["slug"]: p["title"] for p in json.loads(body)["results"]}["balikatan"] == "Renamed"
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {"HTTP_AUTHORIZATION": "Token nope"},
+            {"HTTP_COOKIE": "sessionid=abc"},
+            {"HTTP_ACCEPT": "text/csv"},
+            {"HTTP_HOST": "evil.example"},
+        ],
+    )
+    def test_what_the_cache_may_not_answer_goes_to_django_every_time(self, front, world, headers):
+        application, calls = front
+        first = _wsgi_get(application, "/api/v1/projects/", **headers)
+        second = _wsgi_get(application, "/api/v1/projects/", **headers)
+        assert len(calls) == 2
+        assert first[0] == second[0]
+        if headers.get("HTTP_HOST") == "evil.example":
+            assert first[0].startswith("400")
+
+
+class TestTheVersionWatch:
+    """tracker.cachefront.VersionWatch against the real Redis: a change of the version
+    key by any other client is known at the next request, without asking."""
+
+    @pytest.fixture
+    def watch(self, request):
+        import redis
+
+        from tracker.cachefront import VersionWatch
+
+        prefix = _redis_cache(request)["default"]["KEY_PREFIX"]
+        key = f"{prefix}:1:tracker:data-version"
+        other = redis.Redis.from_url(REDIS_URL)
+        other.set(key, 7)
+        watch = VersionWatch(REDIS_URL, key)
+        yield watch, other, key
+        watch.close()
+
+    def test_another_clients_bump_is_seen_at_the_next_read(self, watch):
+        watch, other, key = watch
+        assert watch.current_version() == 7
+        for expected in range(8, 58):
+            other.incr(key)
+            assert watch.current_version() == expected
+
+    def test_a_flush_or_a_lost_key_is_seen(self, watch):
+        watch, other, key = watch
+        assert watch.current_version() == 7
+        other.delete(key)
+        assert watch.current_version() is None
+        other.set(key, 9)
+        assert watch.current_version() == 9
+
+    def test_a_broken_connection_forgets_everything_and_reconnects(self, watch):
+        watch, other, key = watch
+        assert watch.current_version() == 7
+        watch.entries["k"] = (7, [], b"body")
+        assert other.client_kill_filter(_id=watch.client_id) == 1
+        with pytest.raises(ConnectionError):
+            watch.current_version()
+        assert watch.entries == {} and watch.version is None
+        other.incr(key)
+        assert watch.current_version() == 8  # reconnected, subscribed again
+        other.incr(key)
+        assert watch.current_version() == 9
+
+    def test_entries_are_kept_up_to_the_limit_and_only_for_their_version(self, watch):
+        import pickle
+
+        watch, other, key = watch
+        for name in "abc":
+            other.set(f"{key}:{name}", pickle.dumps((7, [("ETag", '"x"')], name.encode() * 40)))
+        assert watch.get_entry("a", f"{key}:a", 100)[1][2] == b"a" * 40
+        assert watch.get_entry("b", f"{key}:b", 100)[1][2] == b"b" * 40
+        assert watch.get_entry("c", f"{key}:c", 100)[1][2] == b"c" * 40
+        assert list(watch.entries) == ["b", "c"]  # 120 bytes do not fit in 100: the oldest went
+        assert watch.get_entry("c", f"{key}:c", 100)[1][2] == b"c" * 40  # from memory now:
+        other.delete(f"{key}:c")
+        assert watch.get_entry("c", f"{key}:c", 100)[1][2] == b"c" * 40
+        other.incr(key)
+        assert watch.get_entry("c", f"{key}:c", 100) == (8, None)  # an entry of version 7 is no use now
+        assert watch.entries == {}
