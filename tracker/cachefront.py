@@ -19,6 +19,7 @@ Where the cache is not a single plain `redis://` server (local memory, TLS, seve
 servers), the front asks the cache on every request instead (tracker.apicache.lookup).
 """
 
+import contextlib
 import logging
 import os
 import pickle
@@ -131,10 +132,8 @@ class VersionWatch:
 
     def close(self):
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
         self.sock, self.buf = None, b""
         self._forget()
 
