@@ -79,7 +79,7 @@ def _where(params):
         args.append(fields)
     if params.get("year"):
         year = int(params["year"][0])
-        clauses.append("(p.end_year IS NULL OR p.end_year >= %s) AND p.start_year <= %s")
+        clauses.append("COALESCE(p.end_year, 32767) >= %s AND p.start_year <= %s")
         args += [year, year]
     q = params.get("q", [""])[0].strip()
     if q:

@@ -78,6 +78,13 @@ class SlugMultipleChoiceField(EmptyIsNoneMixin, django_filters.fields.ModelMulti
                 )
         return super()._check_values(value)
 
+    def clean(self, value):
+        # No slugs is no filter: an empty list, not `queryset.none()`, which every
+        # `if not value` downstream would compile into a query to find empty.
+        if not self.required and not [v for v in value or () if v not in ("", None)]:
+            return []
+        return super().clean(value)
+
 
 @extend_schema_field(SLUG_SCHEMA)
 class SlugMultipleFilter(django_filters.ModelMultipleChoiceFilter):

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +27,10 @@ PROJECT_CURSOR_KEYS = (
     F("title"),
     F("id"),
 )
+
+# A project's last year for the "active in" filter: open-ended (no end year) counts as
+# 32767, past any year, so the test is one comparison an index can hold.
+END_YEAR_OR_OPEN = Coalesce("end_year", Value(32767), output_field=models.IntegerField())
 
 
 class SlugManager(models.Manager):
@@ -140,13 +145,18 @@ def project_years_display(start_year, end_year) -> str:
     return f"{start_year}–{end_year}"
 
 
+# English month names, as the sources write dates (calendar.month_name formats a date
+# for every lookup).
+MONTH_NAMES = tuple(calendar.month_name)
+
+
 def activity_date_display(year, month, day) -> str:
     """An activity's date to the precision the source gives ("2014", "July 2014", "3 July 2014")."""
     if month is None:
         return str(year)
     if day is None:
-        return f"{calendar.month_name[month]} {year}"
-    return f"{day} {calendar.month_name[month]} {year}"
+        return f"{MONTH_NAMES[month]} {year}"
+    return f"{day} {MONTH_NAMES[month]} {year}"
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -163,7 +173,7 @@ class ProjectQuerySet(models.QuerySet):
         """Projects running in the given year: start <= year <= end, or open-ended.
 
         A project whose start year the sources do not state is not counted in any year."""
-        return self.filter(Q(end_year__isnull=True) | Q(end_year__gte=year), start_year__lte=year)
+        return self.filter(GreaterThanOrEqual(END_YEAR_OR_OPEN, year), start_year__lte=year)
 
 
 class ProjectManager(models.Manager.from_queryset(ProjectQuerySet)):
@@ -226,6 +236,15 @@ class Project(models.Model):
             models.Index(fields=["published", "start_year"], name="projects_project_pub_start_idx"),
             # Every ordering the lists offer, so a page is read in order rather than sorted.
             models.Index(fields=["start_year", "title", "id"], name="projects_project_order_idx"),
+            # The public default order with the "active in" test inside the index: a filtered
+            # page skips the projects of other years without reading their rows.
+            models.Index(
+                "start_year",
+                "title",
+                END_YEAR_OR_OPEN,
+                name="projects_project_active_idx",
+                condition=Q(published=True),
+            ),
             models.Index(fields=["title"], name="projects_project_title_idx"),
             models.Index(fields=["end_year"], name="projects_project_end_year_idx"),
             models.Index(fields=["updated"], name="projects_project_updated_idx"),

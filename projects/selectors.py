@@ -277,12 +277,25 @@ PROJECT_LIST_VALUES = (
 )  # fmt: skip
 
 
-def _iso(value):
-    """A datetime as DRF writes it: ISO 8601 in the current time zone, UTC as `Z`."""
+def _iso(value, tz=None):
+    """A datetime as DRF writes it: ISO 8601 in the current time zone (or tz), UTC as `Z`."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class _Memo(dict):
+    """A function's results for one list: the same few countries, statuses, spans and
+    dates recur on every page, and each costs a translation lookup to compute."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, key):
+        value = self[key] = str(self.function(*key))
+        return value
 
 
 def project_api_rows(*, rows: list[dict], request, partners: QuerySet) -> list[dict]:
@@ -313,6 +326,7 @@ def project_api_rows(*, rows: list[dict], request, partners: QuerySet) -> list[d
         among = ", ".join(["%s"] * len(ids))
         visible, visible_params = partners.order_by().values("id").query.sql_with_params()
         activity_url = _url_maker(request, "projects-api:activity-detail", "pk")
+        date_display = _Memo(activity_date_display)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT l.project_id, p.slug, p.name, p.name_ja, p.country FROM {partner_links} l "
@@ -338,7 +352,7 @@ def project_api_rows(*, rows: list[dict], request, partners: QuerySet) -> list[d
             for pid, aid, title, kind, year, month, day in cursor.fetchall():
                 activities[pid].append(
                     {"id": aid, "url": activity_url(aid), "title": title, "kind": kind, "year": year,
-                     "month": month, "day": day, "date_display": activity_date_display(year, month, day)}
+                     "month": month, "day": day, "date_display": date_display[year, month, day]}
                 )  # fmt: skip
             cursor.execute(
                 "SELECT c.project_id, s.slug, s.title, s.year, c.section, c.excerpt FROM {citation} c "
@@ -359,7 +373,10 @@ def project_api_rows(*, rows: list[dict], request, partners: QuerySet) -> list[d
             programs = {pk: {"slug": slug, "name": name} for pk, slug, name in cursor.fetchall()}
     project_url = _url_maker(request, "projects-api:project-detail", "slug")
     public_url = _url_maker(None, "projects:project-detail", "slug")
-    statuses = dict(Project.Status.choices)
+    statuses = {value: str(label) for value, label in Project.Status.choices}
+    years_display = _Memo(project_years_display)
+    country_names = _Memo(countries.name)
+    tz = timezone.get_current_timezone()
     results = []
     for row in rows:
         pid, slug, status = row["id"], row["slug"], row["status"]
@@ -374,19 +391,19 @@ def project_api_rows(*, rows: list[dict], request, partners: QuerySet) -> list[d
                 "fields": fields[pid],
                 "start_year": row["start_year"],
                 "end_year": row["end_year"],
-                "years": str(project_years_display(row["start_year"], row["end_year"])),
+                "years": years_display[row["start_year"], row["end_year"]],
                 "status": status,
-                "status_display": str(statuses[status]),
+                "status_display": statuses[status],
                 "cooperating_countries": [
-                    {"code": code, "name": countries.name(code)}
+                    {"code": code, "name": country_names[(code,)]}
                     for code in row["cooperating_countries"].split(",")
                     if code
                 ],
                 "description": row["description"],
                 "published": row["published"],
                 "version": row["version"],
-                "created": _iso(row["created"]),
-                "updated": _iso(row["updated"]),
+                "created": _iso(row["created"], tz),
+                "updated": _iso(row["updated"], tz),
                 "citations": citations[pid],
                 "activities": activities[pid],
             }
