@@ -1,4 +1,6 @@
 import calendar
+import json
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -18,6 +20,8 @@ from tracker.dataversion import watch as watch_data_version
 # post-war era, and nothing is planned further ahead than this.
 MIN_YEAR = 1945
 MAX_YEAR = 2100
+# What may name a record in a URL, a filter or an API payload (Django's slug characters).
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
 
 # The order of the API's cursor pages of projects: the default order (start year, title)
 # with years not stated last on every database (as 32767, past any year), then the id,
@@ -159,6 +163,54 @@ def activity_date_display(year, month, day) -> str:
     return f"{day} {MONTH_NAMES[month]} {year}"
 
 
+class LinkIdsField(models.Field):
+    """Ids of related rows, kept on the row by the database (projects.facets): an array
+    on PostgreSQL, an unused empty text on SQLite. Never edited, never written by Django
+    with effect (a trigger sets it on every insert and update), never shown."""
+
+    description = "Ids of linked rows, kept by the database"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", list)
+        super().__init__(*args, **kwargs)
+
+    def db_type(self, connection):
+        return "bigint[]" if connection.vendor == "postgresql" else "text"
+
+    def from_db_value(self, value, expression, connection):
+        return value if isinstance(value, list) else []
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else []
+        return [int(v) for v in value or []]
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if connection.vendor != "postgresql":
+            return ""
+        return [int(v) for v in value or []]
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj) or [])
+
+
+@LinkIdsField.register_lookup
+class LinkIdsOverlap(models.Lookup):
+    """`partner_ids__overlap=[ids]`: shares at least one id (PostgreSQL's &&)."""
+
+    lookup_name = "overlap"
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [[int(v) for v in value]]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} && {rhs}::bigint[]", [*lhs_params, *rhs_params]
+
+
 class ProjectQuerySet(models.QuerySet):
     def public(self):
         return self.filter(published=True)
@@ -222,8 +274,14 @@ class Project(models.Model):
     # Title, description and the names of partners and fields, kept up to date by
     # projects.search; the full-text index (PostgreSQL) and the SQLite fallback read it.
     search_document = models.TextField(editable=False, blank=True, default="")
+    # The ids of the project's partners and fields, kept by PostgreSQL (projects.facets)
+    # so the list filters are answered inside an index.
+    partner_ids = LinkIdsField()
+    field_ids = LinkIdsField()
 
-    history = HistoricalRecords(m2m_fields=[partners, fields], excluded_fields=["search_document"])
+    history = HistoricalRecords(
+        m2m_fields=[partners, fields], excluded_fields=["search_document", "partner_ids", "field_ids"]
+    )
     objects = ProjectManager()
 
     class Meta:

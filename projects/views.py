@@ -6,7 +6,6 @@ is shown as an error beside its control, with a 400 status and no results, never
 """
 
 from django import forms
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch, Q
 from django.http import QueryDict
 from django.urls import reverse
@@ -19,6 +18,7 @@ from projects.filtersets import ProjectFilterSet
 from projects.models import Activity, Citation, Field, Program, Project
 from projects.selectors import report_headline, report_matrix, report_timeline
 from projects.templatetags.tracker_tags import localname
+from tracker.apicache import CachedCountPaginator
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -185,7 +185,8 @@ class ProjectListView(FilteredProjectsMixin, TemplateView):
         context = self.get_context_data(**kwargs)
         context.update(self.filter_context(filterset, display_errors))
         projects = Project.objects.none() if context["errors"] else project_cards(_stable(filterset.qs))
-        paginator = Paginator(projects, page_size)
+        # The count is remembered per data version (API_COUNT_CACHE), as the API's is.
+        paginator = CachedCountPaginator(projects, page_size)
         # get_page() turns a missing, malformed or out-of-range page into the first or last page.
         page = paginator.get_page(request.GET.get("page"))
         export = request.GET.copy()

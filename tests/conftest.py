@@ -145,3 +145,20 @@ def draft_project(db, program, field, partner):
     project.partners.add(partner)
     project.fields.add(field)
     return project
+
+
+def make_project(slug, title, program, partners, fields, start, end, status="completed", published=True, **extra):
+    """A project with its partners and fields, for the tests' small worlds."""
+    project = Project.objects.create(
+        slug=slug,
+        title=title,
+        program=program,
+        start_year=start,
+        end_year=end,
+        status=status,
+        published=published,
+        **extra,
+    )
+    project.partners.set(partners)
+    project.fields.set(fields)
+    return project

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from tracker.apicache import CachedCountPaginator, KeysetPaginationMixin
+from tracker.apicache import CachedCountPaginator, KeysetPaginationMixin, etag_matches
 
 MAX_PAGE_SIZE = 500
 
@@ -231,13 +231,6 @@ def etag_for(instance, data=None):
     return f'"{digest}"'
 
 
-def _matches(header, etag):
-    if header is None:
-        return None
-    candidates = [c.strip() for c in header.split(",")]
-    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
-
-
 class ETagMixin:
     """Detail responses carry an ETag; If-None-Match answers 304. PUT, PATCH and DELETE
     with an If-Match that no longer matches answer 412 and change nothing: the row is
@@ -248,7 +241,7 @@ class ETagMixin:
         instance = self.get_object()
         data = self.get_serializer(instance).data
         etag = etag_for(instance, data)
-        if _matches(request.headers.get("If-None-Match"), etag):
+        if etag_matches(request.headers.get("If-None-Match"), etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         return Response(data, headers={"ETag": etag})
 
@@ -263,7 +256,7 @@ class ETagMixin:
         if not header.strip():
             raise exceptions.ValidationError({"If-Match": ["Give the ETag you read, or leave the header out."]})
         current = etag_for(locked, None if hasattr(locked, "version") else self.get_serializer(locked).data)
-        if not _matches(header, current):
+        if not etag_matches(header, current):
             raise PreconditionFailed()
 
     def update(self, request, *args, **kwargs):

@@ -77,7 +77,8 @@ def _etag(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
-def if_none_match(header, etag) -> bool:
+def etag_matches(header, etag) -> bool:
+    """Whether an If-None-Match or If-Match header names this ETag (or is `*`)."""
     if not header or not etag:
         return False
     candidates = {c.strip() for c in header.split(",")}
@@ -205,7 +206,7 @@ class APIResponseCacheMiddleware:
                 cache.set(key, entry, settings.API_CACHE_SECONDS)
             except Exception:
                 logger.warning("API response cache unavailable", exc_info=True)
-        if if_none_match(asked, etag):
+        if etag_matches(asked, etag):
             return _not_modified(response.items())
         return response
 
@@ -218,7 +219,7 @@ class APIResponseCacheMiddleware:
 
     def _replay(self, request, entry):
         _, headers, body = entry
-        if if_none_match(request.headers.get("If-None-Match"), dict(headers).get("ETag")):
+        if etag_matches(request.headers.get("If-None-Match"), dict(headers).get("ETag")):
             return _not_modified(headers)
         response = HttpResponse(body)
         for name, value in headers:

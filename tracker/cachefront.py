@@ -309,7 +309,7 @@ class ResponseCacheFront:
     @staticmethod
     def _replay(environ, entry, start_response):
         _, headers, body = entry
-        if apicache.if_none_match(environ.get("HTTP_IF_NONE_MATCH"), dict(headers).get("ETag")):
+        if apicache.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), dict(headers).get("ETag")):
             start_response("304 Not Modified", apicache.not_modified_headers(headers))
             return []
         start_response("200 OK", list(headers))

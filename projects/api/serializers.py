@@ -1,5 +1,4 @@
 import copy
-import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -9,7 +8,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from partners.models import Partner
-from projects.models import MAX_YEAR, MIN_YEAR, Activity, Citation, Field, Program, Project, Source
+from projects.models import MAX_YEAR, MIN_YEAR, SLUG_RE, Activity, Citation, Field, Program, Project, Source
 
 YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
 
@@ -105,7 +104,6 @@ class ModelRulesSerializer(CountryFieldMixin, serializers.HyperlinkedModelSerial
         return super().update(instance, validated_data)
 
 
-SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": "string", "nullable": True}
 

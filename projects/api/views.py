@@ -120,7 +120,15 @@ class ProjectViewSet(TrackerViewSet):
             return super().list(request, *args, **kwargs)
         # The lean read path: values() rows made into the serializer's JSON (selectors.py).
         projects = self.filter_queryset(Project.objects.for_user(request.user))
-        page = self.paginate_queryset(projects.values(*PROJECT_LIST_VALUES))
+        if self.paginator.cursor_query_param in request.query_params:
+            page = self.paginate_queryset(projects.values(*PROJECT_LIST_VALUES))
+        else:
+            # The page's ids first, then their rows: the ids of a filtered page come from an
+            # index alone (PostgreSQL's index-only scan of projects_project_facets_idx), so
+            # the projects passed over on the way to a page are never read from the table.
+            ids = self.paginate_queryset(projects.values_list("pk", flat=True))
+            found = {row["id"]: row for row in Project.objects.filter(pk__in=ids).values(*PROJECT_LIST_VALUES)}
+            page = [found[pk] for pk in ids]
         rows = project_api_rows(rows=page, request=request, partners=Partner.objects.for_user(request.user))
         return self.get_paginated_response(rows)
 

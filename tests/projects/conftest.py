@@ -3,7 +3,8 @@
 import pytest
 
 from partners.models import Partner
-from projects.models import Field, Program, Project
+from projects.models import Field, Program
+from tests.conftest import make_project
 
 
 @pytest.fixture
@@ -24,28 +25,13 @@ def world(db):
     cba = Program.objects.create(name="Capacity building assistance", slug="capacity-building-assistance")
     vv = Program.objects.create(name="Vientiane Vision", slug="vientiane-vision")
 
-    def make(slug, title, program, partners, fields, start, end, status="completed", **extra):
-        project = Project.objects.create(
-            slug=slug,
-            title=title,
-            program=program,
-            start_year=start,
-            end_year=end,
-            status=status,
-            published=True,
-            **extra,
-        )
-        project.partners.set(partners)
-        project.fields.set(fields)
-        return project
-
     return {
-        "vn_medicine": make("vn-medicine", "Underwater medicine", cba, [vn], [medicine], 2012, 2015),
-        "vn_ph_hadr": make(
+        "vn_medicine": make_project("vn-medicine", "Underwater medicine", cba, [vn], [medicine], 2012, 2015),
+        "vn_ph_hadr": make_project(
             "hadr-seminar", "Joint HA/DR seminar", cba, [vn, ph], [hadr], 2016, 2016, cooperating_countries=["GB"]
         ),
-        "png_band": make("png-band", "Military band", cba, [png], [band], 2018, 2018),
-        "balikatan": make(
+        "png_band": make_project("png-band", "Military band", cba, [png], [band], 2018, 2018),
+        "balikatan": make_project(
             "balikatan", "Balikatan", vv, [ph], [hadr], 2017, None, status="ongoing", cooperating_countries=["US", "AU"]
         ),
     }

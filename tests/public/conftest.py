@@ -3,23 +3,8 @@
 import pytest
 
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source
-
-
-def make_project(slug, title, program, partners, fields, start, end, status="completed", published=True, **extra):
-    project = Project.objects.create(
-        slug=slug,
-        title=title,
-        program=program,
-        start_year=start,
-        end_year=end,
-        status=status,
-        published=published,
-        **extra,
-    )
-    project.partners.set(partners)
-    project.fields.set(fields)
-    return project
+from projects.models import Activity, Citation, Field, Program, Source
+from tests.conftest import make_project
 
 
 @pytest.fixture

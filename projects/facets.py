@@ -1,0 +1,109 @@
+"""Each project's partner and field ids on its own row, for the list filters at scale
+(issue 5), kept by PostgreSQL itself.
+
+A filtered list (`?country=..&field=..&year=..`, 50 a page in the default order) reads
+projects in order until it has a page; with the partners and fields only in the link
+tables, every project it passes costs two index probes, so a page of rare matches costs
+more the more projects there are. With `partner_ids` and `field_ids` on the row, and
+in the public order's index (INCLUDE, migration 0007), the whole test happens inside
+the index: `partner_ids && '{..}' AND field_ids && '{..}'`.
+
+The arrays are the database's to keep, whatever writes: a BEFORE INSERT OR UPDATE
+trigger on projects sets them from the link tables (so a save from Django, which knows
+nothing of their current value, cannot overwrite them), and statement triggers on the
+link tables touch the projects whose links changed (the API, the admin, imports, a
+partner deleted with its links, raw SQL alike). The trigger locks the project row
+before it reads the links, and each statement of a PL/pgSQL function reads committed
+data afresh, so two transactions changing one project's links cannot leave it stale.
+
+PostgreSQL only: on SQLite the columns stay empty and the filters use the link tables
+(projects.filtersets). Installed after every migrate, like projects.db_rules.
+"""
+
+from django.db import connections
+
+TRIGGER = "projects_project_link_ids"
+
+_RECOMPUTE = f"""CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger AS $$
+    BEGIN
+        NEW.partner_ids := COALESCE(
+            (SELECT array_agg(partner_id ORDER BY partner_id) FROM projects_project_partners WHERE project_id = NEW.id),
+            '{{}}');
+        NEW.field_ids := COALESCE(
+            (SELECT array_agg(field_id ORDER BY field_id) FROM projects_project_fields WHERE project_id = NEW.id),
+            '{{}}');
+        RETURN NEW;
+    END;
+    $$ LANGUAGE plpgsql"""
+
+
+def _touch(name, table):
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
+    BEGIN
+        UPDATE projects_project SET id = id WHERE id IN (SELECT project_id FROM {table});
+        RETURN NULL;
+    END;
+    $$ LANGUAGE plpgsql"""
+
+
+POSTGRES_CREATE = [
+    _RECOMPUTE,
+    _touch(f"{TRIGGER}_new", "new_links"),
+    _touch(f"{TRIGGER}_old", "old_links"),
+    f"""CREATE OR REPLACE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE ON projects_project
+    FOR EACH ROW EXECUTE FUNCTION {TRIGGER}()""",
+]
+for _links in ("projects_project_partners", "projects_project_fields"):
+    POSTGRES_CREATE += [
+        f"""CREATE OR REPLACE TRIGGER {TRIGGER}_insert AFTER INSERT ON {_links}
+        REFERENCING NEW TABLE AS new_links FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}_new()""",
+        f"""CREATE OR REPLACE TRIGGER {TRIGGER}_update_new AFTER UPDATE ON {_links}
+        REFERENCING NEW TABLE AS new_links FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}_new()""",
+        f"""CREATE OR REPLACE TRIGGER {TRIGGER}_update_old AFTER UPDATE ON {_links}
+        REFERENCING OLD TABLE AS old_links FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}_old()""",
+        f"""CREATE OR REPLACE TRIGGER {TRIGGER}_delete AFTER DELETE ON {_links}
+        REFERENCING OLD TABLE AS old_links FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}_old()""",
+    ]
+
+POSTGRES_DROP = [f"DROP TRIGGER IF EXISTS {TRIGGER} ON projects_project"]
+for _links in ("projects_project_partners", "projects_project_fields"):
+    POSTGRES_DROP += [
+        f"DROP TRIGGER IF EXISTS {TRIGGER}_{event} ON {_links}"
+        for event in ("insert", "update_new", "update_old", "delete")
+    ]
+POSTGRES_DROP += [f"DROP FUNCTION IF EXISTS {name}()" for name in (TRIGGER, f"{TRIGGER}_new", f"{TRIGGER}_old")]
+
+# Every project's arrays from its links, in one statement (the migration's backfill).
+POSTGRES_FILL = """UPDATE projects_project p SET
+    partner_ids = COALESCE((SELECT array_agg(partner_id ORDER BY partner_id)
+        FROM projects_project_partners WHERE project_id = p.id), '{}'),
+    field_ids = COALESCE((SELECT array_agg(field_id ORDER BY field_id)
+        FROM projects_project_fields WHERE project_id = p.id), '{}')"""
+
+
+def _ready(connection):
+    if connection.vendor != "postgresql":
+        return False
+    columns = {c.name for c in connection.introspection.get_table_description(connection.cursor(), "projects_project")}
+    return "partner_ids" in columns
+
+
+def facets_create(*, using="default") -> None:
+    connection = connections[using]
+    if "projects_project" in connection.introspection.table_names() and _ready(connection):
+        with connection.cursor() as cursor:
+            for sql in POSTGRES_CREATE:
+                cursor.execute(sql)
+
+
+def facets_drop(*, using="default") -> None:
+    connection = connections[using]
+    if connection.vendor == "postgresql" and "projects_project" in connection.introspection.table_names():
+        with connection.cursor() as cursor:
+            for sql in POSTGRES_DROP:
+                cursor.execute(sql)
+
+
+def uses_facets(queryset) -> bool:
+    """Whether filters on this queryset may read the arrays (PostgreSQL)."""
+    return connections[queryset.db].vendor == "postgresql"

@@ -1,0 +1,111 @@
+"""projects.facets: each project's partner and field ids kept on its row by PostgreSQL's
+triggers, whatever writes the links; on SQLite the filters read the link tables."""
+
+import threading
+
+import psycopg
+import pytest
+from django.db import connection
+
+from partners.models import Partner
+from projects.facets import uses_facets
+from projects.filtersets import ProjectFilterSet
+from projects.models import Field, Project
+
+pytestmark = pytest.mark.django_db
+
+POSTGRES = connection.vendor == "postgresql"
+
+
+def _ids(project):
+    project = Project.objects.get(pk=project.pk)
+    return project.partner_ids, project.field_ids
+
+
+def _linked(project):
+    return (
+        sorted(project.partners.values_list("pk", flat=True)),
+        sorted(project.fields.values_list("pk", flat=True)),
+    )
+
+
+def test_the_filters_read_the_arrays_on_postgresql_and_the_links_elsewhere(world):
+    qs = ProjectFilterSet({"country": ["VN"], "field": ["ha-dr"]}, queryset=Project.objects.all()).qs
+    sql = str(qs.query).split(" WHERE ", 1)[1]
+    assert uses_facets(qs) is POSTGRES
+    if POSTGRES:
+        assert "partner_ids" in sql and "field_ids" in sql and "EXISTS" not in sql
+    else:
+        assert "partner_ids" not in sql and sql.count("EXISTS") == 2
+    assert {p.slug for p in qs} == {"hadr-seminar"}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the arrays are PostgreSQL's; SQLite is covered above")
+class TestTheArraysFollowTheLinks:
+    def test_every_kind_of_link_change(self, world):
+        project = world["vn_ph_hadr"]
+        assert _ids(project) == _linked(project)
+        png = Partner.objects.get(slug="png")
+        band = Field.objects.get(slug="military-band")
+        project.partners.add(png)  # forward add
+        assert _ids(project) == _linked(project)
+        png.projects.remove(project)  # reverse remove
+        assert _ids(project) == _linked(project)
+        band.projects.add(project)  # reverse add
+        assert _ids(project) == _linked(project)
+        project.fields.set([band])  # set
+        assert _ids(project) == _linked(project)
+        project.fields.clear()
+        assert _ids(project) == ([*_linked(project)[0]], [])
+
+    def test_a_partner_deleted_with_its_links(self, world):
+        project = world["vn_ph_hadr"]
+        Partner.objects.get(slug="philippines").delete()
+        assert _ids(project) == _linked(project)
+        assert len(_ids(project)[0]) == 1
+
+    def test_a_stale_instance_saved_cannot_overwrite_them(self, world):
+        project = world["vn_medicine"]
+        stale = Project.objects.get(pk=project.pk)
+        project.partners.add(Partner.objects.get(slug="png"))
+        stale.title = "Renamed"
+        stale.save()
+        assert _ids(project) == _linked(project)
+        assert len(_ids(project)[0]) == 2
+
+    def test_raw_sql_on_the_link_table(self, world):
+        project = world["png_band"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO projects_project_partners (project_id, partner_id) VALUES (%s, %s)",
+                [project.pk, Partner.objects.get(slug="vietnam").pk],
+            )
+        assert _ids(project) == _linked(project)
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the arrays are PostgreSQL's; SQLite is covered above")
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_linking_one_project_leave_both_links(world):
+    """The second waits for the first's lock on the project row, then reads the links
+    afresh: the array holds both, not only its own."""
+    project, vn, png = world["png_band"], Partner.objects.get(slug="vietnam"), Partner.objects.get(slug="png")
+    ph = Partner.objects.get(slug="philippines")
+    params = connection.get_connection_params()
+    insert = "INSERT INTO projects_project_partners (project_id, partner_id) VALUES (%s, %s)"
+    with psycopg.connect(**params) as first, psycopg.connect(**params) as second:
+        first.execute(insert, [project.pk, vn.pk])  # holds the project row's lock
+        done = threading.Event()
+
+        def other():
+            second.execute(insert, [project.pk, ph.pk])
+            second.commit()
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert not done.wait(0.5)  # waiting for the first transaction
+        first.commit()
+        thread.join(10)
+        assert done.is_set()
+    assert _ids(project) == _linked(project)
+    assert len(_ids(project)[0]) == 3 and png.pk in _ids(project)[0]
