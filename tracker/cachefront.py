@@ -16,7 +16,9 @@ process's copy: the next request asks Redis again.
 A hit costs that read and a dictionary lookup; a local miss fetches the entry from
 Redis (one round trip); a miss there goes to Django, with the version passed along.
 Where the cache is not a single plain `redis://` server (local memory, TLS, several
-servers), the front asks the cache on every request instead (tracker.apicache.lookup).
+servers), or API_FRONT_CACHE_BYTES is 0, the front asks the cache on every request
+instead (tracker.apicache.lookup): one round trip, and no reliance on the push arriving
+before the next request.
 """
 
 import contextlib
@@ -274,8 +276,9 @@ class ResponseCacheFront:
     def __init__(self, application):
         self.application = application
         self.local = threading.local()
-        self.location = _plain_redis_location()
         self.limit = settings.API_FRONT_CACHE_BYTES
+        # API_FRONT_CACHE_BYTES=0: no copy in the process; every hit asks the cache.
+        self.location = _plain_redis_location() if self.limit > 0 else None
         self.backend = caches["default"]
         self.full_version_key = self.backend.make_key(VERSION_KEY) if self.location else None
 

@@ -441,19 +441,25 @@ class TestTheWSGIFront:
     headers Django sent, and sends everything else (a miss, a signed-in client, a bad
     host, a write) on to Django."""
 
-    @pytest.fixture(params=["local-memory", "redis"])
+    @pytest.fixture(params=["local-memory", "redis", "redis-no-process-copy"])
     def front(self, request, cached, settings):
         from tracker.wsgi import django_application
 
-        if request.param == "redis":
+        if request.param.startswith("redis"):
             settings.CACHES = _redis_cache(request)
+        if request.param == "redis-no-process-copy":
+            settings.API_FRONT_CACHE_BYTES = 0
         calls = []
 
         def django(environ, start_response):
             calls.append(environ["PATH_INFO"])
             return django_application(environ, start_response)
 
-        return ResponseCacheFront(django), calls
+        front = ResponseCacheFront(django)
+        # With Redis the front keeps its own copy and watches the version; without a copy
+        # (or without Redis) it asks the cache on every request.
+        assert (front.location is not None) is (request.param == "redis")
+        return front, calls
 
     def test_a_hit_is_the_miss_replayed_without_django(self, front, world):
         application, calls = front
