@@ -24,14 +24,20 @@ from django.db import connections
 
 TRIGGER = "projects_project_link_ids"
 
+# A project's ids, from its links; `{row}` is the project row (NEW in the trigger).
+_IDS = {
+    column: f"COALESCE((SELECT array_agg({link} ORDER BY {link}) FROM {table} "
+    f"WHERE project_id = {{row}}.id), '{{{{}}}}')"
+    for column, link, table in (
+        ("partner_ids", "partner_id", "projects_project_partners"),
+        ("field_ids", "field_id", "projects_project_fields"),
+    )
+}
+
 _RECOMPUTE = f"""CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger AS $$
     BEGIN
-        NEW.partner_ids := COALESCE(
-            (SELECT array_agg(partner_id ORDER BY partner_id) FROM projects_project_partners WHERE project_id = NEW.id),
-            '{{}}');
-        NEW.field_ids := COALESCE(
-            (SELECT array_agg(field_id ORDER BY field_id) FROM projects_project_fields WHERE project_id = NEW.id),
-            '{{}}');
+        NEW.partner_ids := {_IDS["partner_ids"].format(row="NEW")};
+        NEW.field_ids := {_IDS["field_ids"].format(row="NEW")};
         RETURN NEW;
     END;
     $$ LANGUAGE plpgsql"""
@@ -74,11 +80,9 @@ for _links in ("projects_project_partners", "projects_project_fields"):
 POSTGRES_DROP += [f"DROP FUNCTION IF EXISTS {name}()" for name in (TRIGGER, f"{TRIGGER}_new", f"{TRIGGER}_old")]
 
 # Every project's arrays from its links, in one statement (the migration's backfill).
-POSTGRES_FILL = """UPDATE projects_project p SET
-    partner_ids = COALESCE((SELECT array_agg(partner_id ORDER BY partner_id)
-        FROM projects_project_partners WHERE project_id = p.id), '{}'),
-    field_ids = COALESCE((SELECT array_agg(field_id ORDER BY field_id)
-        FROM projects_project_fields WHERE project_id = p.id), '{}')"""
+POSTGRES_FILL = "UPDATE projects_project p SET " + ", ".join(
+    f"{column} = {ids.format(row='p')}" for column, ids in _IDS.items()
+)
 
 
 def _ready(connection):

@@ -24,7 +24,6 @@ before the next request.
 import contextlib
 import logging
 import os
-import pickle
 import socket
 import threading
 from collections import OrderedDict
@@ -32,11 +31,14 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisSerializer
 
 from tracker import apicache
 from tracker.dataversion import VERSION_KEY
 
 logger = logging.getLogger(__name__)
+
+_SERIALIZER = RedisSerializer()
 
 
 class RedisProtocolError(Exception):
@@ -205,12 +207,8 @@ class VersionWatch:
 
     @staticmethod
     def _loads(data):
-        if data is None:
-            return None
-        try:
-            return int(data)
-        except ValueError:
-            return pickle.loads(data)
+        # Values as Django's Redis backend stores them (integers bare, the rest pickled).
+        return None if data is None else _SERIALIZER.loads(data)
 
     def current_version(self):
         try:
