@@ -9,7 +9,7 @@ PORT ?= 8000
 # The developer setup is the one place DEBUG is turned on.
 DEV := DEBUG=true
 
-.PHONY: run serve test lint superuser reseed clean bench fuzz-api stress
+.PHONY: run serve test test-fast fuzz-large lint superuser reseed clean bench fuzz-api stress
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,24 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The suite runs on every core (pytest-xdist, one database per worker), then the few
+# tests marked `serial` on their own. PYTEST_ARGS goes to both runs (CI's SQLite pass
+# gives --second-engine: see tests/conftest.py). Exit status 5 is "no test selected".
+PYTEST_ARGS ?=
+WORKERS ?= auto
 test: lint
 	SECRET_KEY=makemigrations-check-only $(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The inner loop: SQLite, every core, without the browser, fuzz and serial tests.
+test-fast: $(VENV)/.installed-dev
+	$(VENV)/bin/pytest -n $(WORKERS) -m "not serial and not browser" --ignore=tests/fuzz $(PYTEST_ARGS)
+
+# The hypothesis fuzz suites at ten times CI's size (FUZZ_SCALE=1 in `make test`).
+FUZZ_SCALE ?= 10
+fuzz-large: $(VENV)/.installed-dev
+	FUZZ_SCALE=$(FUZZ_SCALE) $(VENV)/bin/pytest -n $(WORKERS) tests/fuzz $(PYTEST_ARGS)
 
 # The performance benchmark against the raw limit of the stack (bench/run.py; needs
 # wrk, PostgreSQL's binaries or DATABASE_URL, and Redis on 127.0.0.1:6379, db 5).

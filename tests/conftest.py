@@ -1,5 +1,22 @@
 """Shared fixtures: the personas (anonymous, viewer, editor, administrator) and a small,
-known data set built in code (the seed fixtures are tested on their own)."""
+known data set built in code (the seed fixtures are tested on their own); and how the
+suite is split between the database engines and between parallel workers.
+
+Every test is in exactly one engine scope, the closest `engines` mark deciding:
+
+- `both` (the default): its behaviour may differ between SQLite and PostgreSQL, so CI
+  runs it on each;
+- `postgresql`: it needs PostgreSQL (not collected on SQLite);
+- `once`: it does not depend on the database engine (page rendering, browsers, fuzzing
+  of forms and query strings, settings, harnesses that start their own PostgreSQL), so CI
+  runs it once, in the PostgreSQL pass.
+
+`--second-engine` is CI's second pass (SQLite): only the `both` tests.
+`tests/test_engine_split.py` proves the two passes together run every test.
+"""
+
+import json
+import os
 
 import pytest
 from django.contrib.auth.models import Group
@@ -9,8 +26,125 @@ from django.utils import translation
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
+from tests.fuzz import tally
+
+ENGINE_SCOPES = ("both", "postgresql", "once")
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    """Hash the personas' passwords with a fast hasher: production's PBKDF2 costs 0.3 s a
+    user by design, which is most of many tests' set-up. Which hasher is used is not what
+    any test checks (the password rules and the lockout do not depend on it)."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    config.addinivalue_line(
+        "markers", "engines(scope): both (default), postgresql or once: which database engines the test runs on"
+    )
+    config.addinivalue_line(
+        "markers", "serial: cannot share the machine with other tests; `make test` runs these after the others"
+    )
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--second-engine",
+        action="store_true",
+        help="CI's second pass over the database engines: run only the tests whose behaviour may differ by engine",
+    )
+    parser.addoption(
+        "--list-engine-scopes", action="store_true", help="print each collected test with its engine scope, run none"
+    )
+
+
+def engine_scope(item) -> str:
+    """The test's engine scope: its closest `engines` mark, else `both`."""
+    marker = item.get_closest_marker("engines")
+    if marker is None:
+        return "both"
+    if len(marker.args) != 1 or marker.args[0] not in ENGINE_SCOPES:
+        raise pytest.UsageError(f"{item.nodeid}: engines() takes one of {', '.join(ENGINE_SCOPES)}")
+    return marker.args[0]
+
+
+def current_engine() -> str:
+    from django.conf import settings
+
+    return "postgresql" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "sqlite"
+
+
+def selected_by_engine(scope: str, engine: str, second_engine: bool) -> bool:
+    """Whether a test of this scope runs in this pass."""
+    if second_engine:
+        return scope == "both"
+    return scope != "postgresql" or engine == "postgresql"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    engine, second = current_engine(), config.getoption("--second-engine")
+    keep, dropped = [], []
+    for item in items:
+        scope = engine_scope(item)
+        item.user_properties.append(("engine_scope", scope))
+        (keep if selected_by_engine(scope, engine, second) else dropped).append(item)
+    if config.getoption("--list-engine-scopes"):
+        for item in items:
+            print(f"ENGINE-SCOPE {engine_scope(item)} {int(item in keep)} {item.nodeid}")
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+        config._tracker_not_run = (engine, second, len(dropped))
+
+
+def pytest_report_header(config):
+    return f"database engine: {current_engine()}" + (
+        " (second pass: engine-dependent tests only)" if config.getoption("--second-engine") else ""
+    )
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: hand the fuzz tally to the controller
+        workeroutput["fuzz_tally"] = tally.export()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    data = getattr(node, "workeroutput", {}).get("fuzz_tally")
+    if data:
+        tally.merge(data)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The fuzz tally (every case tried and every server error found, also written to
+    FUZZ_REPORT, a JSON file, when that is set), and what this pass did not run."""
+    lines = tally.summary_lines()
+    if lines:
+        terminalreporter.write_sep("-", "fuzz")
+        for line in lines:
+            terminalreporter.write_line(line)
+        if os.environ.get("FUZZ_REPORT"):
+            with open(os.environ["FUZZ_REPORT"], "w") as out:
+                data = tally.export()
+                json.dump({"cases": data["cases"], "total": sum(data["cases"].values()),
+                           "server_errors": data["server_errors"]}, out, indent=1)  # fmt: skip
+    not_run = getattr(config, "_tracker_not_run", None)
+    if not_run:
+        engine, second, count = not_run
+        reason = (
+            "they do not depend on the database engine and ran in the PostgreSQL pass"
+            if second
+            else "they need PostgreSQL: set DATABASE_URL=postgres://... to run them"
+        )
+        terminalreporter.write_line(f"{count} tests not run on {engine}: {reason}")
+
+
+def worker_number() -> int:
+    """0 for the first pytest-xdist worker (or no xdist), 1 for the second, ..."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker[2:].isdigit() else 0
 
 
 @pytest.fixture(autouse=True)

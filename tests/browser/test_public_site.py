@@ -13,7 +13,8 @@ from projects.models import Project
 from projects.selectors import report_timeline
 from tests.browser.conftest import DESKTOP, PHONE
 
-pytestmark = pytest.mark.browser
+# Once per CI run: pages in a browser: what they render does not depend on the engine.
+pytestmark = [pytest.mark.browser, pytest.mark.engines("once")]
 
 MAIN_PAGES = {
     "home": "/",

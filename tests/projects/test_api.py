@@ -315,6 +315,7 @@ def test_the_projects_list_runs_the_same_number_of_queries_at_any_page_size(prog
     assert counts[0] == counts[1] == counts[2], counts
 
 
+@pytest.mark.engines("once")
 def test_schema_and_docs_are_served(client):
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
@@ -434,6 +435,7 @@ def schema(django_db_blocker):
             return json.load(file)
 
 
+@pytest.mark.engines("once")
 class TestSchema:
     def _operations(self, schema):
         for path, operations in schema["paths"].items():

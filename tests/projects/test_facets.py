@@ -99,7 +99,7 @@ class TestTheFiltersFollowTheLinks:
         _check(project)
 
 
-@pytest.mark.skipif(not POSTGRES, reason="the arrays are PostgreSQL's; SQLite is covered above")
+@pytest.mark.engines("postgresql")  # the arrays are PostgreSQL's; SQLite is covered above
 @pytest.mark.django_db(transaction=True)
 def test_two_transactions_linking_one_project_leave_both_links(world):
     """The second waits for the first's lock on the project row, then reads the links

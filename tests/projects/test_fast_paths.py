@@ -29,6 +29,7 @@ from projects.api.serializers import ProjectSerializer
 from projects.api.views import ProjectViewSet
 from projects.models import Activity, Citation, Project, Source
 from tests.projects.test_admin import _confirm, _import, _project_post, _url
+from tests.services import REDIS_URL
 from tracker.apicache import APIResponseCacheMiddleware, CachedCountPaginator, ORJSONRenderer
 from tracker.cachefront import ResponseCacheFront
 from tracker.dataversion import bump_now
@@ -390,9 +391,6 @@ def test_a_dead_cache_costs_only_speed(world, settings, rf):
     response = middleware(rf.get("/api/v1/projects/"))
     assert response.status_code == 200 and response["ETag"]
     bump_now()  # logged, not raised
-
-
-REDIS_URL = "redis://127.0.0.1:6379/5"
 
 
 def _redis_cache(request):

@@ -18,6 +18,9 @@ from projects.models import Field, Program, Project
 from projects.selectors import report_timeline
 from tests.public.conftest import make_project
 
+# Once per CI run: page rendering; the filters and reports behind the pages are tested on both engines.
+pytestmark = pytest.mark.engines("once")
+
 PUBLIC_PAGES = [
     "/",
     "/projects/",
@@ -48,6 +51,7 @@ def test_every_public_page_renders_for_an_anonymous_visitor(anonymous_client, si
     assert "<main" in _text(response) and "<h1" in _text(response)
 
 
+@pytest.mark.engines("both")  # the list's filters and search, through the page
 class TestProjectList:
     def test_it_lists_published_projects_with_a_count(self, anonymous_client, site):
         response = anonymous_client.get("/projects/")

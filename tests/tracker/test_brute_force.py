@@ -7,7 +7,8 @@ from django.test import Client
 
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+# Once per CI run: the login lockout (django-axes) is the same on every engine.
+pytestmark = [pytest.mark.django_db, pytest.mark.engines("once")]
 
 LOGIN = "/admin/login/?next=/admin/"
 

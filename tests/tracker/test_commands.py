@@ -14,6 +14,9 @@ from django.core.management import CommandError, call_command
 
 from projects.models import Project
 
+# Once per CI run: command-line argument handling.
+pytestmark = pytest.mark.engines("once")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -15,6 +15,9 @@ import pytest
 
 from tracker.testing.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
 
+# Once per CI run: stops and starts a PostgreSQL of its own, whatever the suite's engine.
+pytestmark = [pytest.mark.engines("once"), pytest.mark.serial]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 if find_bindir() is None:

@@ -13,7 +13,8 @@ from django.urls import reverse
 from tests.conftest import PASSWORD
 from tests.fuzz.site import api_routes, body, public_routes, urls_for
 
-pytestmark = pytest.mark.django_db
+# Once per CI run: response headers.
+pytestmark = [pytest.mark.django_db, pytest.mark.engines("once")]
 
 ADMIN_VIEWS = ["changelist", "add", "change", "history", "import", "export"]
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Once per CI run: settings parsing.
+pytestmark = pytest.mark.engines("once")
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = "import django; django.setup(); from django.conf import settings; print({expr})"
 

@@ -11,6 +11,9 @@ import pytest
 from bench.stress import summarize
 from tracker.testing.pgcluster import find_bindir
 
+# Once per CI run: the harness runs on a PostgreSQL of its own, whatever the suite's engine.
+pytestmark = pytest.mark.engines("once")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BEFORE = {"history": 3, "description": "", "version": 1}
@@ -42,6 +45,7 @@ def test_a_round_without_a_winner_or_with_another_answer_is_a_bad_round():
     assert figures["other"] == 1
 
 
+@pytest.mark.serial
 @pytest.mark.skipif(find_bindir() is None and os.environ.get("CI") != "true", reason="no PostgreSQL binaries")
 def test_a_short_real_run_passes_and_prints_its_figures():
     # Always on a throwaway cluster, never on the developer's DATABASE_URL.

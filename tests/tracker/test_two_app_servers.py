@@ -15,10 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.services import REDIS_URL
 from tracker.testing.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
 
+# Once per CI run: the servers run on a PostgreSQL of their own, whatever the suite's engine.
+pytestmark = [pytest.mark.engines("once"), pytest.mark.serial]
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/5"
 
 
 def _unavailable(reason):

@@ -13,7 +13,8 @@ from projects.forms import IMPORT_MAX_BYTES, IMPORT_MAX_UNPACKED_BYTES
 from projects.models import Project
 from tests.fuzz.snapshot import changed_tables, db_snapshot
 
-pytestmark = pytest.mark.django_db
+# Once per CI run: upload checks happen while the file is read, before any write.
+pytestmark = [pytest.mark.django_db, pytest.mark.engines("once")]
 
 CSV_FORMAT, XLSX_FORMAT = "0", "1"
 HEADER = "slug,title,program,partners,fields,start_year,end_year,status,cooperating_countries,description,published"
