@@ -73,8 +73,9 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py $(ARGS)
 
 # Fuzz the live API with schemathesis from its OpenAPI schema: every check, every phase,
-# a fixed seed, 100 examples per operation, on PostgreSQL (DATABASE_URL's server, or a
-# throwaway cluster). Configuration: schemathesis.toml.
+# two fixed seeds, 300 examples per operation, as an editor and anonymously, on PostgreSQL
+# (DATABASE_URL's server, or a throwaway cluster). Configuration: schemathesis.toml.
+# CI runs a smaller size (.ci/run); ARGS="--max-examples 60 --seeds 1" for your own.
 fuzz-api: $(VENV)/.installed-dev
 	$(PY) bench/fuzz_api.py $(ARGS)
 

@@ -1,14 +1,15 @@
 """Fuzz the live API with schemathesis, against PostgreSQL, from its own OpenAPI schema.
 
-    python bench/fuzz_api.py [--max-examples 100] [--seed 20261125] [-- extra st options]
+    python bench/fuzz_api.py [--max-examples 300] [--seeds 20261125,20261202]
+                             [--personas editor,anonymous] [-- extra st options]
 
 Creates a database of its own on the PostgreSQL server of DATABASE_URL (dropped and
 made anew each run; a throwaway cluster when DATABASE_URL is not PostgreSQL), migrates,
 loads the seed data, creates an editor with an API token, serves the app with gunicorn
 under production settings on loopback, and runs `st run` with every check and every
-phase (examples, coverage, fuzzing, stateful) as that editor, with a fixed seed. The
-checks' configuration is in schemathesis.toml (see the README for what it tunes and why).
-Exits with schemathesis's status: non-zero when it finds anything.
+phase (examples, coverage, fuzzing, stateful) once per persona (an editor with a token,
+an anonymous client) and seed. The checks' configuration is in schemathesis.toml (see
+the README for what it tunes and why). Exits non-zero when any run finds anything.
 """
 
 import argparse
@@ -35,6 +36,13 @@ print(Token.objects.create(user=user).key)
 """
 
 
+# How each persona calls the API: the options for `st run`.
+PERSONAS = {
+    "editor": lambda token: ["--header", f"Authorization: Token {token}"],
+    "anonymous": lambda token: [],
+}
+
+
 def _manage(env, *args):
     result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -56,8 +64,9 @@ def _fresh_database(server_url):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-examples", type=int, default=100, help="examples per operation (at least 1)")
-    parser.add_argument("--seed", type=int, default=20261125, help="schemathesis's random seed")
+    parser.add_argument("--max-examples", type=int, default=300, help="examples per operation (at least 1)")
+    parser.add_argument("--seeds", default="20261125,20261202", help="schemathesis's random seeds, comma-separated")
+    parser.add_argument("--personas", default="editor,anonymous", help="who calls: editor, anonymous (comma-separated)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (and schemathesis workers)")
     parser.add_argument("extra", nargs="*", help="further options for `st run`, after --")
     args = parser.parse_args(argv)
@@ -65,6 +74,14 @@ def main(argv=None):
         parser.error("--max-examples must be at least 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+    except ValueError:
+        parser.error("--seeds must be whole numbers separated by commas")
+    personas = [p.strip() for p in args.personas.split(",") if p.strip()]
+    unknown = set(personas) - set(PERSONAS)
+    if unknown or not personas:
+        parser.error(f"--personas takes {', '.join(PERSONAS)}; got {args.personas!r}")
 
     with ExitStack() as stack:
         server_url = os.environ.get("DATABASE_URL", "")
@@ -99,20 +116,27 @@ def main(argv=None):
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz")
 
-        command = [
-            str(Path(sys.executable).with_name("st")), "run", f"{base}/api/v1/schema/",
-            "--checks", "all",
-            "--phases", "examples,coverage,fuzzing,stateful",
-            "--max-examples", str(args.max_examples),
-            "--seed", str(args.seed),
-            "--workers", str(args.workers),
-            "--header", f"Authorization: Token {token}",
-            "--no-color",
-            "--generation-database", "none",
-            *args.extra,
-        ]  # fmt: skip
-        print("$", " ".join(c if not c.startswith("Authorization") else "Authorization: Token ***" for c in command))
-        return subprocess.run(command, cwd=ROOT, env=env).returncode
+        failures = []
+        for persona in personas:
+            for seed in seeds:
+                command = [
+                    str(Path(sys.executable).with_name("st")), "run", f"{base}/api/v1/schema/",
+                    "--checks", "all",
+                    "--phases", "examples,coverage,fuzzing,stateful",
+                    "--max-examples", str(args.max_examples),
+                    "--seed", str(seed),
+                    "--workers", str(args.workers),
+                    "--no-color",
+                    "--generation-database", "none",
+                    *PERSONAS[persona](token),
+                    *args.extra,
+                ]  # fmt: skip
+                shown = [c if not c.startswith("Authorization") else "Authorization: Token ***" for c in command]
+                print(f"\n=== schemathesis as {persona}, seed {seed}\n$", " ".join(shown), flush=True)
+                if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+                    failures.append(f"{persona} seed {seed}")
+        print(f"\nschemathesis runs: {len(personas) * len(seeds)}; failed: {', '.join(failures) or 'none'}")
+        return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -1,20 +1,26 @@
 """The filters of partners, used by the API list and the public partner pages."""
 
-import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Partner
-from projects.filtersets import ChoicesFilter, CountryFilter, SearchFilter, StrictBooleanFilter
+from projects.filtersets import (
+    ChoicesFilter,
+    CountryFilter,
+    SearchFilter,
+    StrictBooleanFilter,
+    StrictOrderingFilter,
+    TrackerFilterSet,
+)
 
 
-class PartnerFilterSet(django_filters.FilterSet):
+class PartnerFilterSet(TrackerFilterSet):
     q = SearchFilter(method="filter_q", label=_("Search"))
     country = CountryFilter(field_name="country", label=_("Country"))
     region = ChoicesFilter(choices=Partner.Region.choices, label=_("Region"))
     kind = ChoicesFilter(choices=Partner.Kind.choices, label=_("Kind"))
     asean = StrictBooleanFilter(field_name="asean_member", label=_("ASEAN member"))
-    ordering = django_filters.OrderingFilter(
+    ordering = StrictOrderingFilter(
         fields=(("name", "name"), ("country", "country"), ("region", "region")), label=_("Order by")
     )
 

@@ -7,6 +7,10 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 
+def _sees_every_partner(user) -> bool:
+    return user is not None and user.is_active and user.has_perm("partners.view_partner")
+
+
 class PartnerQuerySet(models.QuerySet):
     """Visibility rules for partners.
 
@@ -18,9 +22,16 @@ class PartnerQuerySet(models.QuerySet):
         return self.filter(published=True)
 
     def for_user(self, user):
-        if user is not None and user.is_active and user.has_perm("partners.view_partner"):
+        if _sees_every_partner(user):
             return self.all()
         return self.public()
+
+    def beyond_public(self, user):
+        """The partners this user may see and the public may not; None where there can be
+        none (the user sees what the public sees)."""
+        if _sees_every_partner(user):
+            return self.exclude(published=True)
+        return None
 
 
 class PartnerManager(models.Manager.from_queryset(PartnerQuerySet)):
@@ -112,6 +123,11 @@ class Partner(models.Model):
 
     def get_absolute_url(self):
         return reverse("partners:partner-detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_public(self) -> bool:
+        """Whether everyone may see this partner (PartnerQuerySet.public)."""
+        return self.published
 
     def natural_key(self):
         return (self.slug,)

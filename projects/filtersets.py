@@ -20,7 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 from partners.models import Partner
 from projects.facets import uses_facets
 from projects.models import MAX_YEAR, MIN_YEAR, SLUG_RE, Activity, Field, Program, Project
-from projects.search import project_search
+from projects.search import MAX_SEARCH_TERMS, project_search, search_terms
 
 
 def _visible_partners(request):
@@ -38,11 +38,16 @@ SLUG_SCHEMA = {"type": "string", "pattern": f"^{SLUG_RE.pattern}$", "maxLength":
 COUNTRY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166-1 alpha-2 code."}
 BOOLEAN_SCHEMA = {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]}
 YEAR_SCHEMA = {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR}
-SEARCH_SCHEMA = {"type": "string", "maxLength": 200}
+SEARCH_SCHEMA = {"type": "string", "maxLength": 200, "description": f"At most {MAX_SEARCH_TERMS} words."}
+
+
+# At most this many values of one filter (`?country=VN&country=PH&...`).
+MAX_FILTER_VALUES = 50
 
 
 class EmptyIsNoneMixin:
-    """As in an HTML form, an empty value is no value: `?status=&status=ongoing` is ongoing."""
+    """As in an HTML form, an empty value is no value: `?status=&status=ongoing` is ongoing.
+    A filter takes at most MAX_FILTER_VALUES values."""
 
     def to_python(self, value):
         if isinstance(value, list | tuple):
@@ -52,6 +57,10 @@ class EmptyIsNoneMixin:
     def clean(self, value):
         if isinstance(value, list | tuple):
             value = [v for v in value if v not in ("", None)]
+            if len(value) > MAX_FILTER_VALUES:
+                raise forms.ValidationError(
+                    _("Give at most %(max)s values.") % {"max": MAX_FILTER_VALUES}, code="too_many_values"
+                )
         return super().clean(value)
 
 
@@ -96,8 +105,22 @@ class SlugMultipleFilter(django_filters.ModelMultipleChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class SearchField(forms.CharField):
+    """Free text of at most MAX_SEARCH_TERMS words (each is a condition of the query)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and len(search_terms(value)) > MAX_SEARCH_TERMS:
+            raise forms.ValidationError(
+                _("Search with at most %(max)s words.") % {"max": MAX_SEARCH_TERMS}, code="too_many_terms"
+            )
+        return value
+
+
 @extend_schema_field(SEARCH_SCHEMA)
 class SearchFilter(django_filters.CharFilter):
+    field_class = SearchField
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 200)
         super().__init__(*args, **kwargs)
@@ -177,6 +200,33 @@ class YearFilter(django_filters.NumberFilter):
     field_class = YearField
 
 
+class StrictCSVField(django_filters.fields.BaseCSVField):
+    """Comma-separated values, none of them empty: `ordering=,,,` is an error, not no order."""
+
+    def clean(self, value):
+        if value and any(item in ("", None) for item in value):
+            raise forms.ValidationError(_("Separate the values with single commas, none empty."), code="empty_item")
+        return super().clean(value)
+
+
+class StrictOrderingFilter(django_filters.OrderingFilter):
+    """One or more orderings (`ordering=-start_year,title`, or the parameter repeated, which
+    TrackerFilterSet joins), each a known key."""
+
+    base_field_class = StrictCSVField
+
+
+class TrackerFilterSet(django_filters.FilterSet):
+    """The base of the tracker's filtersets: `ordering` may be repeated (a client generated
+    from the schema sends one parameter per key) and means the keys in turn."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and hasattr(data, "getlist") and len(data.getlist("ordering")) > 1:
+            data = data.copy()
+            data.setlist("ordering", [",".join(data.getlist("ordering"))])
+        super().__init__(data, *args, **kwargs)
+
+
 def _linked(through, related_field, values, project="pk", **conditions):
     """Rows linked through a project's many-to-many table (`through`) to any of `values`
     (related rows) that also meet `conditions`: an EXISTS, so a project linked to several
@@ -187,7 +237,7 @@ def _linked(through, related_field, values, project="pk", **conditions):
     )
 
 
-class ProjectFilterSet(django_filters.FilterSet):
+class ProjectFilterSet(TrackerFilterSet):
     q = SearchFilter(method="filter_q", label=_("Search"))
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
@@ -200,7 +250,7 @@ class ProjectFilterSet(django_filters.FilterSet):
     start_year_min = YearFilter(field_name="start_year", lookup_expr="gte", label=_("Started in or after"))
     start_year_max = YearFilter(field_name="start_year", lookup_expr="lte", label=_("Started in or before"))
     cooperating_country = CountryFilter(method="filter_cooperating_country", label=_("Co-operating country"))
-    ordering = django_filters.OrderingFilter(
+    ordering = StrictOrderingFilter(
         fields=(
             ("title", "title"),
             ("start_year", "start_year"),
@@ -216,7 +266,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         fields = []
 
     def filter_q(self, queryset, name, value):
-        return project_search(queryset, value)
+        return project_search(queryset, value, user=getattr(self.request, "user", None))
 
     # On PostgreSQL the partner and field filters read the ids kept on each project row
     # (projects.facets), which a filtered page tests inside an index; elsewhere, EXISTS
@@ -278,7 +328,14 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
 
-class ActivityFilterSet(django_filters.FilterSet):
+class ProjectReportFilterSet(ProjectFilterSet):
+    """The project filters of the reports: every filter but `ordering` (a report has its
+    own order)."""
+
+    ordering = None
+
+
+class ActivityFilterSet(TrackerFilterSet):
     q = SearchFilter(method="filter_q", label=_("Search"))
     project = SlugMultipleFilter(field_name="project__slug", queryset=_visible_projects, label=_("Project"))
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
@@ -286,7 +343,7 @@ class ActivityFilterSet(django_filters.FilterSet):
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     kind = ChoicesFilter(choices=Activity.Kind.choices, label=_("Kind"))
     year = YearFilter(field_name="year", label=_("Year"))
-    ordering = django_filters.OrderingFilter(fields=(("year", "year"), ("title", "title")), label=_("Order by"))
+    ordering = StrictOrderingFilter(fields=(("year", "year"), ("title", "title")), label=_("Order by"))
 
     class Meta:
         model = Activity

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
@@ -18,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from tracker import cachehealth
 from tracker.apicache import CachedCountPaginator, KeysetPaginationMixin, etag_matches
 
 MAX_PAGE_SIZE = 500
@@ -68,15 +70,19 @@ logger = logging.getLogger(__name__)
 
 class FailOpenThrottleMixin:
     """Throttles count requests in the cache. If the cache (Redis) is unreachable, let the
-    request through and say so in the log: an outage of the cache must not turn every
-    API request into a server error (/healthz reports the cache as down)."""
+    request through and say so in the log (once an outage: tracker.cachehealth): an
+    outage of the cache must not turn every API request into a server error (/healthz
+    reports the cache as down)."""
 
     def allow_request(self, request, view):
         try:
-            return super().allow_request(request, view)
-        except Exception:
-            logger.warning("Throttling skipped: the cache is unreachable", exc_info=True)
+            allowed = super().allow_request(request, view)
+        except Exception as exc:
+            cachehealth.failed("throttling", exc)
             return True
+        if getattr(self, "key", None) is not None:  # DRF's SimpleRateThrottle read the cache
+            cachehealth.worked()
+        return allowed
 
 
 class AnonThrottle(FailOpenThrottleMixin, AnonRateThrottle):
@@ -109,6 +115,10 @@ def api_exception_handler(exc, context):
         exc = Conflict(f"Still in use by other records and cannot be deleted: {names}.")
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError("Too many parameters or fields.")
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -148,6 +158,8 @@ class CSVRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
+        if isinstance(data, CSVTable):
+            return "".join(csv_lines(data, header=data.header)).encode("utf-8")
         if isinstance(data, dict) and "errors" in data:
             rows = [{"field": e.get("field", ""), "code": e["code"], "detail": e["detail"]} for e in data["errors"]]
         elif isinstance(data, dict) and "results" in data:
@@ -157,6 +169,22 @@ class CSVRenderer(BaseRenderer):
         else:
             rows = [data]
         return "".join(csv_lines(rows)).encode("utf-8")
+
+
+class CSVTable(list):
+    """Rows with their columns, so a CSV with no rows still has its header row (and a
+    body, so a Content-Type). `filename` names the download."""
+
+    def __init__(self, rows, *, header, filename):
+        super().__init__(rows)
+        self.header = list(header)
+        self.filename = filename
+
+
+def csv_table_response(table: CSVTable):
+    response = Response(table)
+    response["Content-Disposition"] = f'attachment; filename="{table.filename}"'
+    return response
 
 
 class _Echo:
@@ -245,9 +273,16 @@ class ETagMixin:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         return Response(data, headers={"ETag": etag})
 
-    def _locked_object(self):
+    def _locked_object(self, request):
+        """The record, re-read under a row lock. Deleted while this request waited for
+        the lock: 412 when the client said which version it meant to change, else 404."""
         instance = self.get_object()
-        return type(instance).objects.select_for_update().get(pk=instance.pk)
+        locked = type(instance).objects.select_for_update().filter(pk=instance.pk).first()
+        if locked is None:
+            if request.headers.get("If-Match") is not None:
+                raise PreconditionFailed("The record was deleted since you read it (If-Match names no current record).")
+            raise exceptions.NotFound("The record was deleted while this request waited for it.")
+        return locked
 
     def _check_if_match(self, request, locked):
         header = request.headers.get("If-Match")
@@ -262,7 +297,7 @@ class ETagMixin:
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         with transaction.atomic():
-            instance = self._locked_object()
+            instance = self._locked_object(request)
             serializer = self.get_serializer(instance, data=request.data, partial=partial)
             # A payload that could never be written is a 400 whatever the ETag says.
             serializer.is_valid(raise_exception=True)
@@ -275,7 +310,7 @@ class ETagMixin:
 
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
-            instance = self._locked_object()
+            instance = self._locked_object(request)
             self._check_if_match(request, instance)
             instance._history_user = request.user
             instance.delete()
@@ -297,6 +332,20 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The record changed since you read it (If-Match does not match its ETag): read it again."
     default_code = "precondition_failed"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the API accepts."
+    default_code = "too_large"
+
+    def __init__(self, detail=None, code=None):
+        from django.conf import settings
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if detail is None and limit:
+            detail = f"The request body is larger than the API accepts ({limit:,} bytes at most)."
+        super().__init__(detail, code)
 
 
 class Conflict(exceptions.APIException):

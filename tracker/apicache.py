@@ -2,16 +2,16 @@
 ETags, counts cached per data version, and keyset (cursor) paging.
 
 Everything cached here is keyed on the data version (tracker.dataversion), which every
-write bumps when it commits, in the cache every app server shares: after a write has
+write moves on when it commits, in the cache every app server shares: after a write has
 returned, no server serves what it replaced. With a cache that is not shared (local
 memory, the default), API_RESPONSE_CACHE and API_COUNT_CACHE are off unless turned on.
+If the cache fails, requests take the ordinary path, and tracker.cachehealth logs it.
 """
 
 import base64
 import binascii
 import hashlib
 import json
-import logging
 
 import orjson
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
@@ -31,9 +32,8 @@ from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from tracker.dataversion import VERSION_KEY, data_version
-
-logger = logging.getLogger(__name__)
+from tracker import cachehealth
+from tracker.dataversion import VERSION_KEY, floor
 
 
 class ORJSONRenderer(JSONRenderer):
@@ -54,6 +54,24 @@ class ORJSONRenderer(JSONRenderer):
         return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
 
 
+def _connected(connection):
+    connection.on_connect()
+    # A new connection may be to a Redis restarted from an old snapshot.
+    floor.recheck()
+
+
+def _redis_client(backend):
+    """A client of the backend's servers, kept per process and thread, on a connection pool
+    of its own whose every new connection has the data version's floor checked again."""
+    client = backend.__dict__.get("_tracker_client")
+    if client is None:
+        redis_cache = backend._cache
+        url = redis_cache._servers[redis_cache._get_connection_pool_index(False)]
+        pool = redis_cache._pool_class.from_url(url, **redis_cache._pool_options, redis_connect_func=_connected)
+        client = backend._tracker_client = redis_cache._client(connection_pool=pool)
+    return client
+
+
 def _get_many(keys):
     """cache.get_many: one round trip. With Redis, through a client kept per process and
     thread: Django's backend builds a new client object (and its table of ~170 response
@@ -61,9 +79,7 @@ def _get_many(keys):
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         try:
-            client = backend.__dict__.get("_tracker_client")
-            if client is None:
-                client = backend._tracker_client = backend._cache.get_client(None)
+            client = _redis_client(backend)
             made = [backend.make_and_validate_key(key) for key in keys]
             loads = backend._cache._serializer.loads
             values = client.mget(made)
@@ -144,11 +160,12 @@ def response_key(meta):
 
 
 def lookup(key):
-    """(the current data version, the entry stored under key if it is of that version)."""
+    """(the current data version, the entry stored under key if it is of that version).
+    Cache errors are raised; so are the database's, when the version had to be checked
+    there (tracker.dataversion.VersionFloor)."""
     found = _get_many([VERSION_KEY, key])
-    version = found.get(VERSION_KEY)
-    if version is None:
-        return data_version(), None
+    cachehealth.worked()
+    version = floor.checked(found.get(VERSION_KEY))
     entry = found.get(key)
     return version, (entry if entry is not None and entry[0] == version else None)
 
@@ -182,8 +199,10 @@ class APIResponseCacheMiddleware:
                 if key is not None:
                     try:
                         version, entry = lookup(key)
-                    except Exception:
-                        logger.warning("API response cache unavailable", exc_info=True)
+                    except DatabaseError:
+                        key = None  # the view meets the database's error itself (tracker.db_errors)
+                    except Exception as exc:
+                        cachehealth.failed("the API response cache", exc)
                         key = None
                     else:
                         if entry is not None:
@@ -204,8 +223,8 @@ class APIResponseCacheMiddleware:
             entry = (version, list(response.items()), response.content)
             try:
                 cache.set(key, entry, settings.API_CACHE_SECONDS)
-            except Exception:
-                logger.warning("API response cache unavailable", exc_info=True)
+            except Exception as exc:
+                cachehealth.failed("the API response cache", exc)
         if etag_matches(asked, etag):
             return _not_modified(response.items())
         return response
@@ -253,16 +272,18 @@ class CachedCountPaginator(Paginator):
         key = "tracker:api-count:" + hashlib.blake2b(raw, digest_size=20).hexdigest()
         try:
             version, entry = lookup(key)
-            if entry is not None:
-                return entry[1]
-        except Exception:
-            logger.warning("count cache unavailable", exc_info=True)
+        except DatabaseError:
             return super().count
+        except Exception as exc:
+            cachehealth.failed("the count cache", exc)
+            return super().count
+        if entry is not None:
+            return entry[1]
         count = super().count
         try:
             cache.set(key, (version, count), settings.API_CACHE_SECONDS)
-        except Exception:
-            logger.warning("count cache unavailable", exc_info=True)
+        except Exception as exc:
+            cachehealth.failed("the count cache", exc)
         return count
 
 

@@ -11,7 +11,9 @@ invalidation to every subscribed connection in the same event-loop turn as its r
 the write that bumped the version, so it is on its way to every server before that
 write's own HTTP response is; the front reads what has arrived (one non-blocking read)
 before it answers. A connection that breaks, or a push it cannot read, drops the
-process's copy: the next request asks Redis again.
+process's copy: the next request asks Redis again, and checks the version it gets
+against the database's (tracker.dataversion.VersionFloor), since a Redis that restarted
+from an old snapshot brings back an old version with the entries made under it.
 
 A hit costs that read and a dictionary lookup; a local miss fetches the entry from
 Redis (one round trip); a miss there goes to Django, with the version passed along.
@@ -22,7 +24,6 @@ before the next request.
 """
 
 import contextlib
-import logging
 import os
 import socket
 import threading
@@ -32,11 +33,10 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisSerializer
+from django.db import DatabaseError
 
-from tracker import apicache
-from tracker.dataversion import VERSION_KEY
-
-logger = logging.getLogger(__name__)
+from tracker import apicache, cachehealth
+from tracker.dataversion import VERSION_KEY, floor
 
 _SERIALIZER = RedisSerializer()
 
@@ -101,9 +101,11 @@ def _parse(buf: bytes, pos: int):
 
 
 class VersionWatch:
-    """One process's (one thread's) connection to Redis, subscribed to the version key."""
+    """One process's (one thread's) connection to Redis, subscribed to the version key.
+    With a `floor` (tracker.dataversion.VersionFloor), each version read from Redis is
+    checked against it, and each new connection has it checked against the database."""
 
-    def __init__(self, location, full_key, timeout=2.0):
+    def __init__(self, location, full_key, timeout=2.0, floor=None):
         url = urlsplit(location)
         self.address = (url.hostname or "127.0.0.1", url.port or 6379)
         self.username = unquote(url.username) if url.username else None
@@ -111,6 +113,7 @@ class VersionWatch:
         self.db = int(url.path.strip("/") or 0)
         self.full_key = full_key.encode()
         self.timeout = timeout
+        self.floor = floor
         self.sock = None
         self.buf = b""
         self.version = None
@@ -133,6 +136,8 @@ class VersionWatch:
         self._command("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", self.full_key)
         self.client_id = self._command("CLIENT", "ID")
         self.sock.settimeout(0.0)
+        if self.floor is not None:
+            self.floor.recheck()
 
     def close(self):
         if self.sock is not None:
@@ -212,18 +217,18 @@ class VersionWatch:
 
     def current_version(self):
         try:
-            return self._current_version()
+            if self.sock is None:
+                self._connect()
+            else:
+                self._drain()
+            if self.version is not None:
+                return self.version
+            stored = self._loads(self._command("GET", self.full_key))
         except Exception:
             self.close()  # whatever was pushed meanwhile is lost with the connection
             raise
-
-    def _current_version(self):
-        if self.sock is None:
-            self._connect()
-        else:
-            self._drain()
-        if self.version is None:
-            self.version = self._loads(self._command("GET", self.full_key))
+        # Asks the database only after a new connection, or for a version missing or gone back.
+        self.version = stored if self.floor is None else self.floor.checked(stored)
         return self.version
 
     def get_entry(self, key, full_key, limit):
@@ -283,7 +288,7 @@ class ResponseCacheFront:
     def _watch(self):
         watch = getattr(self.local, "watch", None)
         if watch is None or watch.pid != os.getpid():  # a forked child needs its own connection
-            watch = self.local.watch = VersionWatch(self.location, self.full_version_key)
+            watch = self.local.watch = VersionWatch(self.location, self.full_version_key, floor=floor)
             watch.pid = os.getpid()
         return watch
 
@@ -298,9 +303,12 @@ class ResponseCacheFront:
             if key is not None:
                 try:
                     version, entry = self._lookup(key)
-                except Exception:
-                    logger.warning("API response cache unavailable", exc_info=True)
+                except DatabaseError:
+                    pass  # Django answers, and meets the database's error itself
+                except Exception as exc:
+                    cachehealth.failed("the API response cache (WSGI front)", exc)
                 else:
+                    cachehealth.worked()
                     if entry is not None:
                         return self._replay(environ, entry, start_response)
                     if version is not None:

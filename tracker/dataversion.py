@@ -1,50 +1,150 @@
-"""One number for the state of the tracker's data, kept in the shared cache: every write
-to a tracker model bumps it, so anything cached under it (API responses, list counts) is
-never served after the data it was built from changed.
+"""The data version: one number for the state of the tracker's data. Every write takes a
+new one from the database when it commits and stores it in the shared cache, where
+everything cached under the version (API answers, list counts) is read together with it.
 
-The bump happens when the writing transaction commits, not before: a reader that read
-the version before the commit and the data after it stores fresh data under the old
-version (harmless), and no reader can store data older than the version it read. So
-after a write has returned, no app server sharing the cache serves what it replaced.
+The database hands each number out once and only ever higher (a sequence on PostgreSQL,
+a one-row table on SQLite, made by the projects app's migration 0008), so no two states of
+the data share a version. Each process remembers the highest version it has seen, from
+the database before it first trusts the cache and again whenever it connects to Redis
+anew; a lower version in the cache (Redis restored from a snapshot, or a lost key) is
+replaced with a new number, which no stored entry carries. The README tells the whole
+story ("No stale read after a write").
 
 Writes that bypass model signals (QuerySet.update, bulk_create, raw SQL) must call
-`data_changed()` themselves. A lost version key (Redis restarted or evicted it) starts
-again from the clock, never from a number an old entry could still carry.
+`data_changed()` themselves.
 """
 
+import contextlib
 import logging
 import time
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from tracker import cachehealth
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "tracker:data-version"
+# The database's counter: a sequence on PostgreSQL, a table of one row on SQLite.
+COUNTER = "projects_data_version"
 
 
-def data_version() -> int:
-    """The current version; starts one (from the clock) if the cache has none."""
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-        version = cache.get(VERSION_KEY)
-    return version
+def _database_number(*, above: int | None = None) -> int:
+    """With `above`, a new number, greater than it and than every number handed out
+    before; without, the last one handed out (0 if none)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if above is None:
+                cursor.execute(f"SELECT last_value FROM {COUNTER}")
+                return cursor.fetchone()[0]
+            cursor.execute(f"SELECT nextval('{COUNTER}')")
+            number = cursor.fetchone()[0]
+            if number <= above:  # the database is behind what this process saw (restored from a backup)
+                cursor.execute(f"SELECT setval('{COUNTER}', GREATEST(last_value, %s) + 1) FROM {COUNTER}", [above])
+                number = cursor.fetchone()[0]
+            return number
+        if above is None:
+            cursor.execute(f"SELECT value FROM {COUNTER} WHERE id = 1")
+            row = cursor.fetchone()
+            return row[0] if row else 0
+        # Unlike nextval, this update is undone with a transaction around it that rolls
+        # back, and its number would be handed out again: taking at least the clock's
+        # nanoseconds keeps every number unique. A missing row is put back.
+        cursor.execute(
+            f"INSERT INTO {COUNTER} (id, value) VALUES (1, %s) "
+            "ON CONFLICT (id) DO UPDATE SET value = MAX(value + 1, excluded.value) RETURNING value",
+            [max(above + 1, time.time_ns())],
+        )
+        return cursor.fetchone()[0]
+
+
+class VersionFloor:
+    """The lowest data version this process may accept from the cache: the highest it has
+    seen, and the database's latest after `recheck()` (first use, a new connection to
+    Redis). Reading the cache costs no query; the database is asked again only then, and
+    when the cache holds no version or a lower one."""
+
+    def __init__(self):
+        self.highest = 0
+        self.confirmed = False
+
+    def recheck(self) -> None:
+        """Before the next version is trusted, ask the database for its latest."""
+        self.confirmed = False
+
+    def forget(self) -> None:
+        """Know nothing, as a new process (tests)."""
+        self.highest, self.confirmed = 0, False
+
+    def checked(self, version: int | None) -> int:
+        """The version to use, given the one the cache holds (None for none): that one, or
+        a new one stored in its place if it is missing or lower than the floor."""
+        if not self.confirmed:
+            self._raise(_database_number())
+            self.confirmed = True
+        if version is not None and version >= self.highest:
+            self.highest = version
+            return version
+        return self.publish()
+
+    def take(self) -> int:
+        """A new number from the database, above every version this process has seen."""
+        number = _database_number(above=self.highest)
+        self._raise(number)
+        return number
+
+    def publish(self) -> int:
+        """A new number, stored in the cache as the current version."""
+        number = self.take()
+        cache.set(VERSION_KEY, number, timeout=None)
+        return number
+
+    def _raise(self, number):
+        # Two threads may race here and keep the lower of two numbers: a floor a little
+        # low costs nothing but a later detection.
+        if number > self.highest:
+            self.highest = number
+
+
+floor = VersionFloor()
 
 
 def bump_now() -> None:
     try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # no version yet: any new one is newer than all entries
-        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-    except Exception:  # the cache is down: nothing can be served from it either
-        logger.exception("could not bump the data version")
+        number = floor.take()
+    except DatabaseError as exc:
+        # Without a number, make the cache forget the version: the next reader takes one.
+        logger.warning("No new data version from the database (%s); dropping the cached one", exc)
+        try:
+            cache.delete(VERSION_KEY)
+        except Exception as cache_exc:
+            cachehealth.failed("the data version", cache_exc)
+        return
+    try:
+        cache.set(VERSION_KEY, number, timeout=None)
+    except Exception as exc:
+        # Unreachable: the database has the number, and a process reconnecting refuses the
+        # older one Redis still holds. Refusing writes (out of memory): it may still delete.
+        cachehealth.failed("the data version", exc)
+        if not isinstance(exc, cachehealth.UNREACHABLE):
+            with contextlib.suppress(Exception):
+                cache.delete(VERSION_KEY)
+    else:
+        cachehealth.worked()
 
 
 def data_changed(**kwargs) -> None:
-    """Bump the data version once the current transaction (if any) commits."""
-    transaction.on_commit(bump_now, using=kwargs.get("using"))
+    """Bump the data version once the current transaction (if any) commits: once per
+    transaction, however many rows it writes."""
+    using = kwargs.get("using")
+    connection = transaction.get_connection(using)
+    # A bump registered inside a savepoint that was rolled back is gone from this list.
+    if connection.in_atomic_block and any(func is bump_now for _, func, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(bump_now, using=using)
 
 
 def _m2m_changed(action, **kwargs):

@@ -1,6 +1,7 @@
 """/healthz: whether this app server can reach its database and its cache.
 
 Load balancers poll it; it answers 503 when either is down so traffic moves elsewhere.
+An unreachable cache is logged once an outage (tracker.cachehealth), not once a poll.
 """
 
 import logging
@@ -11,6 +12,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+
+from tracker import cachehealth
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +40,14 @@ def healthz(request):
         try:
             check()
         except Exception as exc:  # any failure of a dependency is reported, never raised
-            logger.warning("healthz: %s is down: %s", name, exc)
+            if name == "cache":
+                cachehealth.failed("the health check", exc)
+            else:
+                logger.warning("healthz: %s is down: %s", name, exc)
             checks[name] = {"status": "down", "error": exc.__class__.__name__}
         else:
+            if name == "cache":
+                cachehealth.worked()
             checks[name] = {"status": "ok"}
         checks[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
     healthy = all(c["status"] == "ok" for c in checks.values())

@@ -68,3 +68,22 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+def client_ip_address(request):
+    """The client's address for the login lockout (django-axes): REMOTE_ADDR when the app
+    faces clients itself; behind AXES_IPWARE_PROXY_COUNT proxies, the address the first
+    of them saw, the N-th from the right of X-Forwarded-For. The addresses further left
+    came from the client and prove nothing; a header shorter than the proxies would have
+    made it means the request did not come through them: REMOTE_ADDR then."""
+    from django.conf import settings
+
+    count = settings.AXES_IPWARE_PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR")
+    if count <= 0:
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if len(forwarded) < count:
+        return remote
+    return forwarded[-count]
+

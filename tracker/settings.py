@@ -186,12 +186,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
-# Behind a load balancer the client address is the first of X-Forwarded-For; trust it
-# only when told to (AXES_IPWARE_PROXY_COUNT = number of proxies in front).
+# Behind proxies the client's address is in X-Forwarded-For, which each proxy extends;
+# AXES_IPWARE_PROXY_COUNT says how many proxies stand in front of the app (0: none, the
+# client's address is REMOTE_ADDR), and only the addresses they wrote are trusted
+# (tracker.security.client_ip_address).
 AXES_IPWARE_PROXY_COUNT = _env_int("AXES_IPWARE_PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -233,6 +233,8 @@ SOURCES_DIR = Path(env.str("SOURCES_DIR", default=str(BASE_DIR.parent / "shared"
 # through the environment (e.g. SECURE_SSL_REDIRECT=false behind a TLS-terminating proxy
 # that does not set X-Forwarded-Proto).
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer's health check may speak plain HTTP to an app server.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -272,7 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Writes take JSON only: one encoding with a null, lists and types, where form
     # encodings would blur "" with null and a list with a repeated key.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tracker.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["tracker.api.ReadOrModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "tracker.api.TrackerPagination",

@@ -26,3 +26,8 @@ urlpatterns += i18n_patterns(
     path("", include("projects.urls")),
     prefix_default_language=False,
 )
+
+handler400 = "tracker.errors.bad_request"
+handler403 = "tracker.errors.permission_denied"
+handler404 = "tracker.errors.page_not_found"
+handler500 = "tracker.errors.server_error"

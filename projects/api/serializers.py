@@ -6,11 +6,15 @@ from django_countries import countries
 from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
 from partners.models import Partner
 from projects.models import MAX_YEAR, MIN_YEAR, SLUG_RE, Activity, Citation, Field, Program, Project, Source
 
 YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
+# At most this many values in any list a client writes (partners, fields, co-operating
+# countries): each value is looked up, and an unbounded list is an unbounded cost.
+MAX_LIST_VALUES = 100
 
 
 class StrictTypeMixin:
@@ -108,6 +112,27 @@ _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": "string", "nullable": True}
 
 
+class BoundedManyRelatedField(serializers.ManyRelatedField):
+    """A list of related records of at most MAX_LIST_VALUES, refused before any is looked up."""
+
+    default_error_messages = {"max_length": f"At most {MAX_LIST_VALUES} values."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > MAX_LIST_VALUES:
+            self.fail("max_length")
+        return super().to_internal_value(data)
+
+
+class BoundedManyRelatedFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "projects.api.serializers.BoundedManyRelatedField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "array", "items": auto_schema._map_serializer_field(self.target.child_relation, direction)}
+        if direction == "request":
+            schema["maxItems"] = MAX_LIST_VALUES
+        return schema
+
+
 class StrictSlugRelatedField(serializers.SlugRelatedField):
     """A related record named by its slug. Only a slug can name a record: anything else
     (a number, NUL bytes the database would refuse) gets the same message as a slug that
@@ -116,6 +141,12 @@ class StrictSlugRelatedField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "slug")
         super().__init__(**kwargs)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs.update({key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS})
+        return BoundedManyRelatedField(**list_kwargs)
 
     def run_validation(self, data=serializers.empty):
         if data == "":
@@ -191,9 +222,15 @@ class CountryListField(serializers.ListField):
 
     child = serializers.ChoiceField(choices=list(countries))
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_LIST_VALUES)
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         if isinstance(data, str):
             data = [c for c in data.split(",") if c]
+        if isinstance(data, list) and len(data) > MAX_LIST_VALUES:
+            self.fail("max_length", max_length=MAX_LIST_VALUES)
         return super().to_internal_value([str(c).strip().upper() for c in data] if isinstance(data, list) else data)
 
     def to_representation(self, value):
@@ -205,7 +242,7 @@ class CountryListFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         if direction == "request":
-            return {"type": "array", "items": {"$ref": "#/components/schemas/CountryEnum"}}
+            return {"type": "array", "items": {"$ref": "#/components/schemas/CountryEnum"}, "maxItems": MAX_LIST_VALUES}
         return {
             "type": "array",
             "items": {

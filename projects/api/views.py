@@ -19,7 +19,7 @@ from projects.api.serializers import (
     SourceSerializer,
     TimelineReportSerializer,
 )
-from projects.filtersets import ActivityFilterSet, ProjectFilterSet
+from projects.filtersets import ActivityFilterSet, ProjectFilterSet, ProjectReportFilterSet
 from projects.iati import iati_activities_chunks, iati_errors_document
 from projects.models import PROJECT_CURSOR_KEYS, Activity, Citation, Field, Program, Project, Source
 from projects.selectors import (
@@ -32,7 +32,8 @@ from projects.selectors import (
     report_parse_group_by,
     report_timeline,
 )
-from tracker.api import CSVStreamMixin, ETagMixin
+from tracker.api import CSVStreamMixin, CSVTable, ETagMixin, csv_table_response
+from tracker.queryparams import StrictQueryParamsMixin
 
 
 def _citations():
@@ -43,7 +44,7 @@ def _names(objects):
     return "; ".join(o.name for o in objects)
 
 
-class TrackerViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+class TrackerViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
     lookup_field = "slug"
 
 
@@ -133,7 +134,7 @@ class ProjectViewSet(TrackerViewSet):
         return self.get_paginated_response(rows)
 
 
-class ActivityViewSet(ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
     serializer_class = ActivitySerializer
     lookup_value_regex = "[0-9]+"
     filterset_class = ActivityFilterSet
@@ -162,11 +163,11 @@ class _ReportSchema(AutoSchema):
         return self.view.filter_backends
 
 
-class _ProjectReport(generics.GenericAPIView):
+class _ProjectReport(StrictQueryParamsMixin, generics.GenericAPIView):
     """A report over the projects the user may see, narrowed by any project filter."""
 
     filter_backends = [DjangoFilterBackend]
-    filterset_class = ProjectFilterSet
+    filterset_class = ProjectReportFilterSet
     pagination_class = None
     schema = _ReportSchema()
 
@@ -183,6 +184,8 @@ _GROUP_BY = "|".join(DIMENSIONS)
 
 class CountsReportView(_ProjectReport):
     """Number of projects per group: ?group_by=partner|country|field|program|status|year (one or two)."""
+
+    extra_query_params = ("group_by",)
 
     @extend_schema(
         responses=CountsReportSerializer,
@@ -204,7 +207,11 @@ class CountsReportView(_ProjectReport):
         rows = report_counts(
             projects=self.projects(request), group_by=group_by, partners=Partner.objects.for_user(request.user)
         )
-        return Response(rows if request.accepted_renderer.format == "csv" else {"group_by": group_by, "results": rows})
+        if request.accepted_renderer.format == "csv":
+            header = [column for dim in group_by for column in (dim, f"{dim}_name")] + ["count"]
+            name = "-".join(["counts-by", *group_by])
+            return csv_table_response(CSVTable(rows, header=header, filename=f"{name}.csv"))
+        return Response({"group_by": group_by, "results": rows})
 
 
 class MatrixReportView(_ProjectReport):
@@ -214,20 +221,20 @@ class MatrixReportView(_ProjectReport):
     def get(self, request):
         matrix = report_matrix(projects=self.projects(request), partners=Partner.objects.for_user(request.user))
         if request.accepted_renderer.format == "csv":
-            return Response(
-                [
-                    {
-                        "partner": row["partner"]["slug"],
-                        "partner_name": row["partner"]["name"],
-                        "country": row["country"],
-                        "field": cell["field"],
-                        "projects": "; ".join(f"{p['title']} ({p['years']})" for p in cell["projects"]),
-                    }
-                    for row in matrix["rows"]
-                    for cell in row["cells"]
-                    if cell["projects"]
-                ]
-            )
+            rows = [
+                {
+                    "partner": row["partner"]["slug"],
+                    "partner_name": row["partner"]["name"],
+                    "country": row["country"],
+                    "field": cell["field"],
+                    "projects": "; ".join(f"{p['title']} ({p['years']})" for p in cell["projects"]),
+                }
+                for row in matrix["rows"]
+                for cell in row["cells"]
+                if cell["projects"]
+            ]
+            header = ["partner", "partner_name", "country", "field", "projects"]
+            return csv_table_response(CSVTable(rows, header=header, filename="matrix.csv"))
         return Response(matrix)
 
 
@@ -238,7 +245,9 @@ class TimelineReportView(_ProjectReport):
     def get(self, request):
         timeline = report_timeline(projects=self.projects(request))
         if request.accepted_renderer.format == "csv":
-            return Response([{"year": r["year"], "total": r["total"], **r["counts"]} for r in timeline["rows"]])
+            rows = [{"year": r["year"], "total": r["total"], **r["counts"]} for r in timeline["rows"]]
+            header = ["year", "total", *(field["slug"] for field in timeline["fields"])]
+            return csv_table_response(CSVTable(rows, header=header, filename="timeline.csv"))
         return Response(timeline)
 
 

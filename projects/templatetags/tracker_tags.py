@@ -73,8 +73,15 @@ def language_links(context):
         if url == path and code != current:
             # A path that resolves to no page (a 404): swap the language prefix by hand.
             url = _swap_prefix(path, current, code)
-        links.append({"code": code, "name": info["name_local"], "url": url, "current": code == current})
+        links.append({"code": code, "name": info["name_local"], "url": _local_path(url), "current": code == current})
     return links
+
+
+def _local_path(url):
+    """A path on this site whatever the request's path was: `//evil.example/` (from a
+    request for /ja//evil.example/) would be another site's address, and a backslash
+    counts as a slash in browsers."""
+    return "/" + url.lstrip("/\\")
 
 
 def _swap_prefix(path, current, code):

@@ -88,6 +88,43 @@ class TestProjectFilters:
         world["png_band"].partners.add(Partner.objects.get(slug="vietnam"))
         assert _slugs([("q", "Vietnam band")]) == ["png-band"]
 
+    def test_search_matches_a_hidden_partners_names_only_for_readers_who_may_see_it(self, world, viewer):
+        """The names of a draft partner linked to a published project are in no
+        anonymous reader's search: a match would confirm the name and the link."""
+        from django.contrib.auth.models import AnonymousUser
+        from django.test import RequestFactory
+
+        hidden = Partner.objects.create(
+            slug="osprey", name="Osprey Flotilla", name_ja="オスプレイ艦隊", country="PH", region="southeast_asia",
+            published=False,
+        )  # fmt: skip
+        world["png_band"].partners.add(hidden)
+
+        def found(query, user):
+            request = RequestFactory().get("/")
+            request.user = user
+            fs = ProjectFilterSet({"q": query}, Project.objects.all(), request=request)
+            assert fs.is_valid(), fs.errors
+            return sorted(fs.qs.values_list("slug", flat=True))
+
+        for query in ("Osprey", "Flotilla", "オスプレイ艦隊", "Osprey band"):
+            assert found(query, AnonymousUser()) == [], query
+            assert found(query, viewer) == ["png-band"], query
+        assert found("band", AnonymousUser()) == ["png-band"]  # the project itself is still found
+        # Published, the partner's names are everyone's; withdrawn, no one's but staff.
+        hidden.published = True
+        hidden.save()
+        assert found("Osprey", AnonymousUser()) == ["png-band"]
+        hidden.published = False
+        hidden.save()
+        assert found("Osprey", AnonymousUser()) == []
+        assert found("Osprey", viewer) == ["png-band"]
+
+    def test_search_terms_are_bounded(self, world):
+        errors = _errors([("q", " ".join(["word"] * 11))])
+        assert "q" in errors and "10" in str(errors["q"])
+        assert _slugs([("q", " ".join(["balikatan"] * 10))]) == ["balikatan"]
+
     def test_ordering(self, world):
         fs = ProjectFilterSet({"ordering": "-start_year"}, Project.objects.all())
         assert [p.slug for p in fs.qs][:2] == ["png-band", "balikatan"]

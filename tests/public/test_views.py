@@ -553,6 +553,21 @@ class TestLanguages:
         html = _text(anonymous_client.get("/ja/projects/?field=ha-dr"))
         assert 'href="/projects/?field=ha-dr" lang="en"' in html
 
+    @pytest.mark.parametrize(
+        "path",
+        ["/ja//evil.example/", "//evil.example/", "/ja/%2F%2Fevil.example/", "/%2F%2Fevil.example/",
+         "/ja/%5C%5Cevil.example/", "/ja/%5C/evil.example/", "/ja///evil.example/projects/", "/projects//evil.example/",
+         "/ja/projects/?q=//evil.example/"],
+    )  # fmt: skip
+    def test_every_language_link_is_a_path_on_this_site_whatever_the_request_path(self, anonymous_client, site, path):
+        html = _text(anonymous_client.get(path))
+        links = re.findall(r'<a [^>]*href="([^"]*)"[^>]* lang="(?:en|ja)"', html)
+        alternates = re.findall(r'<link rel="alternate" hreflang="[^"]*" href="([^"]*)"', html)
+        assert links, html[:500]
+        for url in links + alternates:
+            assert url.startswith("/") and url[1:2] not in ("/", "\\"), url
+        assert not re.search(r'href="(//|/\\|\\)', html)
+
     def test_filter_errors_are_in_japanese_on_japanese_pages(self, anonymous_client, site):
         html = _text(anonymous_client.get("/ja/projects/?year=abc"))
         assert "年は4桁の数字で入力してください" in html

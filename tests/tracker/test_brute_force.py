@@ -66,3 +66,53 @@ def test_passwords_need_twelve_characters(django_user_model):
     with pytest.raises(ValidationError, match="at least 12 characters"):
         validate_password("Sh0rt!pass")
     validate_password("a-much-longer-passphrase")
+
+
+def _through_proxies(client, username, password, forwarded, proxy="127.0.0.1"):
+    return client.post(
+        LOGIN, {"username": username, "password": password}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded
+    )
+
+
+def test_behind_a_proxy_the_lockout_counts_the_clients_address_not_the_proxys(editor, settings):
+    """Behind nginx every request comes from 127.0.0.1: the lockout must be per client, or
+    five bad passwords from anyone lock the account for everyone."""
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _through_proxies(Client(), "ed", "wrong password", "203.0.113.7")
+    assert _through_proxies(Client(), "ed", PASSWORD, "203.0.113.7").status_code == 429
+    assert _through_proxies(Client(), "ed", PASSWORD, "198.51.100.20").status_code == 302
+
+
+def test_a_client_cannot_choose_its_address_by_sending_x_forwarded_for(editor, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        # The client's own header comes first; the proxy appends what it saw.
+        _through_proxies(Client(), "ed", "wrong password", "198.51.100.20, 203.0.113.7")
+    assert _through_proxies(Client(), "ed", PASSWORD, "198.51.100.99, 203.0.113.7").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "count,remote,forwarded,expected",
+    [
+        (0, "203.0.113.7", "198.51.100.1", "203.0.113.7"),  # no proxy: the header is the client's, ignored
+        (1, "127.0.0.1", "203.0.113.7", "203.0.113.7"),
+        (1, "127.0.0.1", "10.9.9.9, 203.0.113.7", "203.0.113.7"),
+        (2, "10.0.0.2", "203.0.113.7, 10.0.0.1", "203.0.113.7"),
+        (2, "10.0.0.2", "6.6.6.6, 203.0.113.7, 10.0.0.1", "203.0.113.7"),
+        (2, "10.0.0.2", "10.0.0.1", "10.0.0.2"),  # too short: not through both proxies
+        (1, "127.0.0.1", "", "127.0.0.1"),
+    ],
+)
+def test_the_client_address_is_the_one_the_first_trusted_proxy_saw(settings, rf, count, remote, forwarded, expected):
+    from tracker.security import client_ip_address
+
+    settings.AXES_IPWARE_PROXY_COUNT = count
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip_address(request) == expected
+
+
+def test_healthz_answers_plain_http_for_a_load_balancers_check(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/projects/").status_code == 301

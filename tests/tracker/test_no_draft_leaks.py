@@ -195,3 +195,80 @@ def test_the_walk_covers_the_draft_detail_urls_and_they_are_not_found(client, pu
     assert f"/api/v1/activities/{DRAFT_ACTIVITY_ID}/" in draft_urls
     for url in draft_urls:
         assert client.get(url).status_code == 404, url
+
+
+# A word that occurs in no record: what a search that matches nothing answers.
+NOTHING = "Zqxjkvwy"
+
+
+def _hidden_words():
+    """Every word of every hidden record's texts that no visible record holds."""
+    import re
+
+    visible = " ".join(
+        [
+            *Project.objects.public().values_list("title", flat=True),
+            *Project.objects.public().values_list("description", flat=True),
+            *Partner.objects.public().values_list("name", flat=True),
+            *Partner.objects.public().values_list("name_ja", flat=True),
+            *Field.objects.values_list("name", flat=True),
+            *Program.objects.values_list("name", flat=True),
+            *Activity.objects.public().values_list("title", flat=True),
+            *Citation.objects.public().values_list("excerpt", flat=True),
+        ]
+    ).lower()
+    words = set()
+    for what, text in SECRETS.items():
+        if what.endswith(" id"):
+            continue
+        for word in re.split(r"[\s\-]+", text):
+            if len(word) > 2 and word.lower() not in visible:
+                words.add(word)
+    return sorted(words)
+
+
+def _normalised(text, term):
+    """A body with the search term (as sent, and as a URL or a page would quote it) and
+    what differs between any two responses (nonces, timestamps) taken out."""
+    import re
+    from urllib.parse import quote, quote_plus
+
+    for form in (quote(term), quote_plus(term), term):
+        text = text.replace(form, "<term>")
+    text = re.sub(r'nonce="[^"]*"', 'nonce=""', text)
+    return re.sub(r'generated-datetime="[^"]*"', "", text)
+
+
+def test_a_search_for_a_hidden_records_words_answers_as_a_search_for_nothing(client, published_and_drafts):
+    """Not the words themselves but what a search finds can leak: a published project
+    found by a search on its hidden partner's name confirms that name and the link. So on
+    every surface, a search for any word of a hidden record must answer exactly as a
+    search for a word no record holds."""
+    published_and_drafts.partners.add(DRAFT_PARTNER_ID)
+    words = _hidden_words()
+    assert {"Osprey", "オスプレイ予備艦隊", "Kestrel", "Nightjar"} <= set(words)
+    urls = [
+        url
+        for route in [*public_routes(), *api_routes()]
+        if not route.params and route.name != "healthz"  # /healthz reports its own timings
+        for url in urls_for(route)
+    ]
+    assert {"/projects/", "/ja/projects/", "/api/v1/projects/", "/api/v1/reports/counts/"} <= set(urls)
+    cache.clear()
+    differences, compared = [], 0
+    for url in urls:
+        extra = {"group_by": "partner"} if "reports/counts" in url else {}
+        for headers in ({}, {"HTTP_ACCEPT": "text/csv"}):
+            control = client.get(url, {"q": NOTHING, **extra}, **headers)
+            expected = (control.status_code, _normalised(body(control), NOTHING))
+            for word in words:
+                if word in expected[1]:  # the page's own text holds it ("Planned"): no telling echo from match
+                    continue
+                response = client.get(url, {"q": word, **extra}, **headers)
+                compared += 1
+                if (response.status_code, _normalised(body(response), word)) != expected:
+                    differences.append(f"{url} {headers} q={word}: {response.status_code} vs {control.status_code}")
+    print(f"compared {compared} searches for hidden words with a search for nothing")
+    assert not differences, "\n".join(differences[:30])
+    # The control: a search for a visible word finds the published project.
+    assert "hadr-vietnam" in body(client.get("/api/v1/projects/", {"q": "Vietnam"}))

@@ -1,0 +1,183 @@
+"""Requests the API refuses, in its own error shape, before they cost anything: bodies too
+large or nested too deep, lists and filters with too many values, searches with too many
+words, query parameters it does not know; and report CSV that is CSV even when empty."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from projects.api.serializers import MAX_LIST_VALUES
+from projects.filtersets import MAX_FILTER_VALUES
+from projects.models import Project
+from projects.search import MAX_SEARCH_TERMS
+from tracker.parsers import MAX_JSON_DEPTH
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token_client(editor):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
+    return client
+
+
+def _errors(response):
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    return response.json()["errors"]
+
+
+def _unchanged(project):
+    stored = Project.objects.get(pk=project.pk)
+    return stored.version == project.version and stored.title == project.title
+
+
+def _write(client, method, url, body):
+    return client.generic(method, url, body, content_type="application/json")
+
+
+class TestBodies:
+    @pytest.mark.parametrize("size_mb", [6, 60])
+    @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+    def test_a_body_over_the_size_limit_is_a_413_in_the_api_error_shape(self, token_client, project, method, size_mb):
+        url = "/api/v1/projects/" if method == "POST" else f"/api/v1/projects/{project.slug}/"
+        body = json.dumps({"title": "x" * (size_mb * 1024 * 1024)})
+        response = _write(token_client, method, url, body)
+        assert response.status_code == 413
+        assert _errors(response)[0]["code"] == "too_large"
+        assert _unchanged(project)
+
+    def test_a_body_over_the_size_limit_is_json_for_a_signed_in_browser_too(self, editor_client, project):
+        response = _write(editor_client, "PATCH", f"/api/v1/projects/{project.slug}/", "[" + "1," * 3_000_000 + "1]")
+        assert response.status_code == 413 and _errors(response)[0]["code"] == "too_large"
+
+    @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 3_000, 100_000])
+    def test_json_nested_too_deep_is_a_400(self, token_client, project, depth):
+        response = _write(token_client, "PATCH", f"/api/v1/projects/{project.slug}/", "[" * depth + "]" * depth)
+        assert response.status_code == 400
+        assert _errors(response)[0]["code"] == "parse_error"
+        assert _unchanged(project)
+
+    def test_json_as_deep_as_the_limit_is_parsed(self, token_client, project):
+        nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+        response = _write(token_client, "PATCH", f"/api/v1/projects/{project.slug}/", f'{{"title": {nested}}}')
+        assert response.status_code == 400
+        assert _errors(response)[0]["field"] == "title", "parsed, then refused by the field, not the parser"
+
+
+class TestLists:
+    @pytest.mark.parametrize("name", ["partners", "fields", "cooperating_countries"])
+    def test_a_list_with_too_many_values_is_a_400_naming_it_before_any_lookup(self, token_client, project, name):
+        values = ["VN"] * 400_000 if name == "cooperating_countries" else ["vietnam"] * 400_000
+        with CaptureQueriesContext(connection) as queries:
+            response = _write(token_client, "PATCH", f"/api/v1/projects/{project.slug}/", json.dumps({name: values}))
+        assert response.status_code == 400
+        errors = _errors(response)
+        assert errors[0]["field"] == name and str(MAX_LIST_VALUES) in errors[0]["detail"]
+        assert len(queries) < 20
+        assert _unchanged(project)
+
+    def test_a_list_at_the_limit_is_accepted(self, token_client, project, partner):
+        response = _write(
+            token_client, "PATCH", f"/api/v1/projects/{project.slug}/", json.dumps({"partners": ["vietnam"] * 100})
+        )
+        assert response.status_code == 200, response.content
+
+    @pytest.mark.parametrize("url", ["/api/v1/projects/", "/api/v1/activities/", "/api/v1/reports/timeline/"])
+    def test_a_filter_with_too_many_values_is_a_400_naming_it(self, project, url):
+        query = "&".join(["country=VN"] * (MAX_FILTER_VALUES + 1))
+        response = APIClient().get(f"{url}?{query}")
+        assert response.status_code == 400
+        assert _errors(response)[0]["field"] == "country"
+        assert APIClient().get(f"{url}?{'&'.join(['country=VN'] * MAX_FILTER_VALUES)}").status_code == 200
+
+    def test_too_many_query_parameters_is_a_400_in_the_api_error_shape(self, project):
+        response = APIClient().get("/api/v1/projects/?" + "&".join(f"country=VN{i}" for i in range(1_200)))
+        assert response.status_code == 400
+        assert _errors(response)
+
+
+class TestSearchTerms:
+    @pytest.mark.parametrize(
+        "url", ["/api/v1/projects/", "/api/v1/activities/", "/api/v1/partners/", "/api/v1/reports/matrix/"]
+    )
+    def test_a_search_with_too_many_words_is_a_400_naming_q(self, project, url):
+        words = " ".join(f"w{i}" for i in range(MAX_SEARCH_TERMS + 1))
+        response = APIClient().get(url, {"q": words})
+        assert response.status_code == 400
+        assert _errors(response)[0]["field"] == "q"
+        assert APIClient().get(url, {"q": " ".join(["seminar"] * MAX_SEARCH_TERMS)}).status_code == 200
+
+    def test_the_public_list_says_so_beside_the_search_box(self, client, project):
+        response = client.get("/projects/", {"q": " ".join(f"w{i}" for i in range(1_900))[:200]})
+        assert response.status_code == 400
+        assert f"at most {MAX_SEARCH_TERMS} words" in response.content.decode()
+
+
+class TestUnknownParameters:
+    @pytest.mark.parametrize(
+        "url,typo,meant",
+        [
+            ("/api/v1/projects/", "contry", "country"),
+            ("/api/v1/projects/?format=csv", "staus", "status"),
+            ("/api/v1/activities/", "kinds", "kind"),
+            ("/api/v1/partners/", "regoin", "region"),
+            ("/api/v1/fields/", "page_sise", "page_size"),
+            ("/api/v1/reports/counts/?group_by=field", "grup_by", "group_by"),
+            ("/api/v1/reports/matrix/", "yaer", "year"),
+            ("/api/v1/reports/timeline/", "progam", "program"),
+            ("/api/v1/iati/activities.xml", "contry", "country"),
+            ("/api/v1/projects/ha-dr-vietnam/", "fields", None),
+        ],
+    )
+    def test_an_unknown_parameter_is_a_400_naming_it_with_the_nearest_known_one(self, project, url, typo, meant):
+        separator = "&" if "?" in url else "?"
+        response = APIClient().get(f"{url}{separator}{typo}=x")
+        assert response.status_code == 400
+        if "format=csv" in url:  # the error in the format asked for
+            lines = response.content.decode().splitlines()
+            assert lines[0] == "field,code,detail" and lines[1].startswith(f"{typo},invalid,")
+            return
+        error = _errors(response)[0]
+        assert error["field"] == typo and error["code"] == "invalid"
+        if meant:
+            assert f"Did you mean {meant!r}?" in error["detail"]
+
+    def test_parameters_the_schema_forbids_are_refused(self, project):
+        assert APIClient().get("/api/v1/reports/timeline/?ordering=,,,").status_code == 400
+        assert APIClient().get("/api/v1/projects/?ordering=,,,").status_code == 400
+        assert APIClient().get("/api/v1/projects/?ordering=-start_year,title").status_code == 200
+
+    def test_the_parameters_every_list_takes_are_accepted(self, project):
+        assert APIClient().get("/api/v1/projects/?format=json&page=1&page_size=10").status_code == 200
+        assert APIClient().get("/api/v1/projects/?cursor=").status_code == 200
+        assert APIClient().get("/api/v1/partners/?format=csv&page_size=5").status_code == 200
+
+
+class TestReportCSV:
+    @pytest.mark.parametrize(
+        "url,header",
+        [
+            ("/api/v1/reports/counts/?group_by=field,year", "field,field_name,year,year_name,count"),
+            ("/api/v1/reports/counts/?group_by=country", "country,country_name,count"),
+            ("/api/v1/reports/matrix/", "partner,partner_name,country,field,projects"),
+            ("/api/v1/reports/timeline/", "year,total"),
+        ],
+    )
+    def test_an_empty_report_is_still_csv_with_its_header_row_and_a_file_name(self, project, url, header):
+        response = APIClient().get(f"{url}&year=1950&format=csv" if "?" in url else f"{url}?year=1950&format=csv")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response.content.decode().splitlines() == [header]
+        assert (
+            response["Content-Disposition"].startswith('attachment; filename="')
+            and ".csv" in response["Content-Disposition"]
+        )
+
+    def test_a_report_with_rows_keeps_its_columns(self, project):
+        lines = APIClient().get("/api/v1/reports/timeline/?format=csv").content.decode().splitlines()
+        assert lines[0] == "year,total,ha-dr" and lines[1:] == ["2013,1,1", "2014,1,1", "2015,1,1"]

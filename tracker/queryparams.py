@@ -1,0 +1,54 @@
+"""Query parameters the API does not know are refused, not ignored: `?contry=VN` would
+otherwise answer the unfiltered list, which a client cannot tell from a filtered one.
+
+Every API view says what it takes: its filterset's filters, paging (`page`, `page_size`,
+`cursor` where it pages by cursor) on lists, and its own (`group_by`); `format` is always
+allowed. An unknown name is a 400 naming it, with the nearest known name as a suggestion.
+"""
+
+import difflib
+
+from rest_framework import exceptions
+from rest_framework.settings import api_settings
+
+# Taken by every API answer.
+ALWAYS_ALLOWED = frozenset({api_settings.URL_FORMAT_OVERRIDE or "format"})
+
+
+class StrictQueryParamsMixin:
+    """For API views: refuse unknown query parameters (a 400 naming each one)."""
+
+    # Parameters a view takes beyond its filters and paging (e.g. a report's group_by).
+    extra_query_params = ()
+
+    def allowed_query_params(self) -> set[str]:
+        allowed = set(ALWAYS_ALLOWED) | set(self.extra_query_params)
+        action = getattr(self, "action", None)
+        is_list = action == "list" or (action is None and self.request.method == "GET")
+        if not is_list:
+            return allowed
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None:
+            allowed |= set(filterset_class.base_filters)
+        paginator = getattr(self, "paginator", None)
+        if paginator is not None:
+            allowed |= {paginator.page_query_param, paginator.page_size_query_param}
+            if getattr(self, "cursor_keys", None):
+                allowed.add(paginator.cursor_query_param)
+        return allowed
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        allowed = self.allowed_query_params()
+        unknown = [name for name in request.query_params if name not in allowed]
+        if unknown:
+            raise exceptions.ValidationError(
+                {name[:100]: [unknown_parameter_message(name, allowed)] for name in unknown}
+            )
+
+
+def unknown_parameter_message(name: str, allowed) -> str:
+    nearest = difflib.get_close_matches(name.lower(), sorted(allowed), n=1, cutoff=0.6)
+    hint = f" Did you mean {nearest[0]!r}?" if nearest else ""
+    known = ", ".join(sorted(allowed))
+    return f"Unknown query parameter.{hint} This endpoint takes: {known}."
