@@ -152,6 +152,12 @@ class TestUnknownParameters:
         assert APIClient().get("/api/v1/projects/?ordering=,,,").status_code == 400
         assert APIClient().get("/api/v1/projects/?ordering=-start_year,title").status_code == 200
 
+    @pytest.mark.parametrize("url", ["/api/v1/reports/timeline/", "/api/v1/iati/activities.xml"])
+    def test_a_method_the_endpoint_lacks_is_a_405_whatever_the_parameters(self, editor, url):
+        client = APIClient()
+        client.force_authenticate(editor)
+        assert client.put(f"{url}?contry=VN", {}, format="json").status_code == 405
+
     def test_the_parameters_every_list_takes_are_accepted(self, project):
         assert APIClient().get("/api/v1/projects/?format=json&page=1&page_size=10").status_code == 200
         assert APIClient().get("/api/v1/projects/?cursor=").status_code == 200
