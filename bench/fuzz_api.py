@@ -13,53 +13,25 @@ the README for what it tunes and why). Exits non-zero when any run finds anythin
 """
 
 import argparse
-import os
 import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: python bench/fuzz_api.py
 
-from tracker.testing.pgcluster import free_port, pg_cluster, wait_for_http  # noqa: E402
+from bench.common import manage, run_task  # noqa: E402
+from bench.database import postgres, recreate  # noqa: E402
+from bench.servers import Server, production_env  # noqa: E402
 
 DATABASE = "tracker_schemathesis"
-
-SETUP = """
-from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
-user = User.objects.create_user("fuzz-editor", is_staff=True)
-user.groups.add(Group.objects.get(name="Editors"))
-print(Token.objects.create(user=user).key)
-"""
-
 
 # How each persona calls the API: the options for `st run`.
 PERSONAS = {
     "editor": lambda token: ["--header", f"Authorization: Token {token}"],
     "anonymous": lambda token: [],
 }
-
-
-def _manage(env, *args):
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout.strip()
-
-
-def _fresh_database(server_url):
-    """Drop and create DATABASE on the server of `server_url`; return its URL."""
-    import psycopg
-
-    parts = urlsplit(server_url)
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {DATABASE}")
-    return urlunsplit(parts._replace(path=f"/{DATABASE}"))
 
 
 def main(argv=None):
@@ -84,43 +56,29 @@ def main(argv=None):
         parser.error(f"--personas takes {', '.join(PERSONAS)}; got {args.personas!r}")
 
     with ExitStack() as stack:
-        server_url = os.environ.get("DATABASE_URL", "")
-        if not server_url.startswith("postgres"):
-            server_url = stack.enter_context(pg_cluster()).url
-        env = {
-            **os.environ,
-            "DATABASE_URL": _fresh_database(server_url),
-            "SECRET_KEY": "api-fuzz-harness-only-key",
-            "DEBUG": "false",
-            "SECURE_SSL_REDIRECT": "false",
-            "STATIC_MANIFEST": "false",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "API_THROTTLE_ANON": "10000000/minute",
-            "API_THROTTLE_USER": "10000000/minute",
-            "SCHEMATHESIS_HOOKS": "bench.schemathesis_hooks",
-            "PYTHONPATH": str(ROOT),
-        }
-        _manage(env, "migrate", "-v0")
-        _manage(env, "seed")
-        token = _manage(env, "shell", "-c", SETUP).splitlines()[-1]
-        port = free_port()
+        server_url, _ = stack.enter_context(postgres())
+        env = production_env(
+            database_url=recreate(server_url, DATABASE),
+            secret_key="api-fuzz-harness-only-key",
+            API_THROTTLE_ANON="10000000/minute",
+            API_THROTTLE_USER="10000000/minute",
+            SCHEMATHESIS_HOOKS="bench.schemathesis_hooks",
+            PYTHONPATH=str(ROOT),
+        )
+        manage(env, "migrate", "-v0")
+        manage(env, "seed")
+        token = run_task(env, "editor_token", username="fuzz-editor")
         (ROOT / "test-artifacts").mkdir(exist_ok=True)
-        log = stack.enter_context(open(ROOT / "test-artifacts" / "fuzz-api-server.log", "w"))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tracker.wsgi", "-b", f"127.0.0.1:{port}",
-             "-w", str(args.workers), "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-        stack.callback(server.wait, timeout=15)
-        stack.callback(server.terminate)
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/healthz")
+        log_path = ROOT / "test-artifacts" / "fuzz-api-server.log"
+        server = Server("tracker.wsgi", env, ["-w", str(args.workers), "--timeout", "60"], log_path)
+        stack.callback(server.stop)
+        server.wait()
 
         failures = []
         for persona in personas:
             for seed in seeds:
                 command = [
-                    str(Path(sys.executable).with_name("st")), "run", f"{base}/api/v1/schema/",
+                    str(Path(sys.executable).with_name("st")), "run", f"{server.base}/api/v1/schema/",
                     "--checks", "all",
                     "--phases", "examples,coverage,fuzzing,stateful",
                     "--max-examples", str(args.max_examples),

@@ -11,78 +11,24 @@ Prints its figures and exits non-zero on any lost update or broken round.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: python bench/stress.py
 
-from tracker.testing.pgcluster import free_port, pg_cluster, wait_for_http  # noqa: E402
-
-SETUP = """
-from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
-from partners.models import Partner
-from projects.models import Field, Program, Project
-user, _ = User.objects.get_or_create(username="stress-editor", defaults={"is_staff": True})
-user.groups.add(Group.objects.get(name="Editors"))
-token, _ = Token.objects.get_or_create(user=user)
-partner, _ = Partner.objects.get_or_create(slug="stress-partner", defaults={
-    "name": "Stress partner", "country": "VN", "region": "southeast_asia"})
-field, _ = Field.objects.get_or_create(slug="stress-field", defaults={"name": "Stress field"})
-program, _ = Program.objects.get_or_create(slug="stress-program", defaults={"name": "Stress program"})
-Project.objects.filter(slug="stress-project").delete()
-project = Project.objects.create(slug="stress-project", title="Stress project", program=program,
-                                 start_year=2020, published=True)
-project.partners.add(partner)
-project.fields.add(field)
-print(token.key)
-"""
-
-FINAL_STATE = """
-import json
-from projects.models import Project
-project = Project.objects.get(slug="stress-project")
-print(json.dumps({"history": project.history.count(), "description": project.description,
-                  "version": project.version}))
-"""
-
-
-def _manage(env, *args, stdin=None):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout.strip()
-
-
-def _request(method, url, token, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", f"Token {token}")
-    request.add_header("Accept", "application/json")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+from bench.common import http, manage, run_task  # noqa: E402
+from bench.database import postgres  # noqa: E402
+from bench.servers import Server, production_env  # noqa: E402
 
 
 def run(base, token, clients, rounds, deadline):
     url = f"{base}/api/v1/projects/stress-project/"
+    auth = {"Authorization": f"Token {token}"}
     barrier = threading.Barrier(clients)
     results = [[None] * clients for _ in range(rounds)]
     errors = []
@@ -94,13 +40,13 @@ def run(base, token, clients, rounds, deadline):
                 barrier.abort()
                 return
             try:
-                status, headers, _ = _request("GET", url, token)
+                status, headers, _ = http("GET", url, headers=auth, timeout=30)
                 etag = headers.get("ETag") or headers.get("Etag")
                 if status != 200 or not etag:
                     errors.append(f"round {r} client {index}: GET answered {status} without an ETag")
                 barrier.wait()  # everyone holds the same version before anyone writes
                 body = {"description": f"round {r} client {index}"}
-                status, _, _ = _request("PATCH", url, token, body, {"If-Match": etag})
+                status, _, _ = http("PATCH", url, body, {**auth, "If-Match": etag}, timeout=30)
                 results[r][index] = status
                 barrier.wait()  # the round is over for everyone before the next read
             except threading.BrokenBarrierError:
@@ -126,40 +72,29 @@ def main(argv=None):
         parser.error("--rounds must be at least 1")
 
     with ExitStack() as stack:
-        database_url = os.environ.get("DATABASE_URL", "")
-        if not database_url.startswith("postgres"):
-            database_url = stack.enter_context(pg_cluster()).url
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": os.environ.get("SECRET_KEY", "stress-harness-only-key"),
-            "DEBUG": "false",
-            "SECURE_SSL_REDIRECT": "false",
-            "STATIC_MANIFEST": "false",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "API_THROTTLE_ANON": "100000/minute",
-            "API_THROTTLE_USER": "1000000/minute",
-        }
-        _manage(env, "migrate", "-v0")
-        token = _manage(env, "shell", "-c", SETUP).splitlines()[-1]
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tracker.wsgi", "-b", f"127.0.0.1:{port}",
-             "-w", "2", "-k", "gthread", "--threads", str(args.clients), "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        stack.callback(server.wait, timeout=15)
-        stack.callback(server.terminate)
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/healthz")
+        database_url, _ = stack.enter_context(postgres())
+        env = production_env(
+            database_url=database_url,
+            secret_key=os.environ.get("SECRET_KEY", "stress-harness-only-key"),
+            API_THROTTLE_ANON="100000/minute",
+            API_THROTTLE_USER="1000000/minute",
+        )
+        manage(env, "migrate", "-v0")
+        token = run_task(env, "editor_token", username="stress-editor")
+        run_task(env, "stress_project")
+        server = Server(
+            "tracker.wsgi", env, ["-w", "2", "-k", "gthread", "--threads", str(args.clients), "--timeout", "60"]
+        )
+        stack.callback(server.stop)
+        server.wait()
 
         # Creating the project and linking its partner and field write history records of
         # their own: count the records the run adds, from here.
-        initial = json.loads(_manage(env, "shell", "-c", FINAL_STATE).splitlines()[-1])
+        initial = run_task(env, "stress_project_state")
         started = time.monotonic()
-        results, errors = run(base, token, args.clients, args.rounds, started + args.time_limit)
+        results, errors = run(server.base, token, args.clients, args.rounds, started + args.time_limit)
         elapsed = time.monotonic() - started
-        final = json.loads(_manage(env, "shell", "-c", FINAL_STATE).splitlines()[-1])
+        final = run_task(env, "stress_project_state")
         figures = summarize(results, initial, final)
 
         print(f"clients {args.clients}, rounds {figures['rounds']} of {args.rounds}, {elapsed:.1f} s")

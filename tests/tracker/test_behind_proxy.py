@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.testing.pgcluster import find_bindir, free_port, pg_cluster
+from harness.pgcluster import find_bindir, free_port, pg_cluster
 
 # Once per CI run: nginx and gunicorn on a PostgreSQL of their own, whatever the suite's engine.
 pytestmark = [pytest.mark.engines("once"), pytest.mark.serial]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.testing.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
+from harness.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
 
 # Once per CI run: stops and starts a PostgreSQL of its own, whatever the suite's engine.
 pytestmark = [pytest.mark.engines("once"), pytest.mark.serial]

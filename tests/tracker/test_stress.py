@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.stress import summarize
-from tracker.testing.pgcluster import find_bindir
+from harness.pgcluster import find_bindir
 
 # Once per CI run: the harness runs on a PostgreSQL of its own, whatever the suite's engine.
 pytestmark = pytest.mark.engines("once")

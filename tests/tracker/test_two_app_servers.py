@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from harness.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
 from tests.services import REDIS_URL
-from tracker.testing.pgcluster import find_bindir, free_port, pg_cluster, wait_for_http
 
 # Once per CI run: the servers run on a PostgreSQL of their own, whatever the suite's engine.
 pytestmark = [pytest.mark.engines("once"), pytest.mark.serial]

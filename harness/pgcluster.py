@@ -11,6 +11,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 
@@ -29,10 +31,14 @@ def free_port():
 
 
 class PgCluster:
-    def __init__(self):
+    """A cluster in a temporary directory. `settings` are server settings (`-c name=value`)
+    on top of the defaults, such as the memory a benchmark's data needs."""
+
+    def __init__(self, settings=None):
         self.bindir = find_bindir()
         if self.bindir is None:
             raise RuntimeError("No PostgreSQL binaries (initdb) on this machine: apt-get install postgresql")
+        self.settings = dict(settings or {})
         self.root = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -57,10 +63,9 @@ class PgCluster:
         return self
 
     def start(self):
-        self._run(
-            "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"),
-            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start",
-        )  # fmt: skip
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o", options, "start")
 
     def stop(self):
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
@@ -77,8 +82,8 @@ class PgCluster:
 
 
 @contextlib.contextmanager
-def pg_cluster():
-    cluster = PgCluster()
+def pg_cluster(settings=None):
+    cluster = PgCluster(settings)
     try:
         yield cluster.init()
     finally:
@@ -86,9 +91,6 @@ def pg_cluster():
 
 
 def wait_for_http(url, timeout=30):
-    import urllib.error
-    import urllib.request
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
