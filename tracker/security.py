@@ -86,4 +86,3 @@ def client_ip_address(request):
     if len(forwarded) < count:
         return remote
     return forwarded[-count]
-
