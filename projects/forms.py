@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export.forms import ImportForm
 
 from projects.models import Activity
+from projects.resources import IMPORT_MAX_ROWS, TooManyRows, is_empty_row
 
 
 class OptimisticLockForm(forms.ModelForm):
@@ -36,6 +38,14 @@ class OptimisticLockForm(forms.ModelForm):
             return cleaned
         model = type(self.instance)
         stored = model.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+        if stored is None:
+            # Deleted while the form was open (or while this save waited for the lock):
+            # saving would create it again.
+            raise ValidationError(
+                _("This %(model)s was deleted since you opened it. Your changes were not saved.")
+                % {"model": model._meta.verbose_name},
+                code="deleted",
+            )
         loaded = cleaned.get("loaded_version")
         if stored is not None and loaded != stored:
             last = self.instance.history.order_by("-history_date").select_related("history_user").first()
@@ -76,8 +86,9 @@ class ActivityForm(forms.ModelForm):
 # few hundred kilobytes.
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 # An XLSX file is a zip archive; refuse one that would unpack to more than this (a small
-# file can hide a huge workbook).
-IMPORT_MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# file can hide a huge workbook). A workbook of IMPORT_MAX_ROWS ordinary rows unpacks to a
+# few megabytes; this much text still imports well inside a server worker's time limit.
+IMPORT_MAX_UNPACKED_BYTES = 20 * 1024 * 1024
 
 
 def _size(n):
@@ -86,8 +97,10 @@ def _size(n):
 
 class SpreadsheetImportForm(ImportForm):
     """The admin's import form, refusing with a message that names the problem a file
-    that is too large, of the wrong type, wrongly encoded, unreadable, or whose columns
-    are not the resource's, before anything is read into the database."""
+    that is too large, of the wrong type, wrongly encoded, unreadable, whose columns are
+    not the resource's, with more rows than an import may have (IMPORT_MAX_ROWS), with
+    no rows but empty ones (or an empty row between the records), or with two rows for
+    one record, before anything is read into the database."""
 
     def __init__(self, formats, resources, **kwargs):
         super().__init__(formats, resources, **kwargs)
@@ -168,6 +181,8 @@ class SpreadsheetImportForm(ImportForm):
             ) from None  # fmt: skip
         try:
             return input_format.create_dataset(text)
+        except TooManyRows as exc:
+            raise _too_many_rows(exc) from None
         except Exception as exc:  # tablib and the csv module raise several types
             raise ValidationError(
                 _("“%(name)s” could not be read as CSV: %(problem)s. Every row must have as many cells as the header.")
@@ -194,6 +209,8 @@ class SpreadsheetImportForm(ImportForm):
             )
         try:
             return input_format.create_dataset(data)
+        except TooManyRows as exc:
+            raise _too_many_rows(exc) from None
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
             raise ValidationError(
                 _("“%(name)s” could not be read as an XLSX workbook: %(problem)s.")
@@ -206,6 +223,17 @@ class SpreadsheetImportForm(ImportForm):
         if not headers or not any(headers):
             raise ValidationError(_("The file has no header row: its first row must name the columns."), code="empty")
         if not len(self.dataset):
+            empty = getattr(self.dataset, "empty_rows_at_end", 0)
+            if empty:
+                raise ValidationError(
+                    ngettext(
+                        "The file's only row under the header is empty: there is nothing to import.",
+                        "The file's %(count)s rows under the header are all empty: there is nothing to import.",
+                        empty,
+                    )
+                    % {"count": formats.number_format(empty, force_grouping=True)},
+                    code="empty",
+                )
             raise ValidationError(_("The file has a header row but no rows to import."), code="empty")
         resource = resource_class()
         known = [f.column_name for f in resource.get_user_visible_fields()]
@@ -231,6 +259,43 @@ class SpreadsheetImportForm(ImportForm):
                 % {"problems": "; ".join(str(p) for p in problems), "known": ", ".join(known)},
                 code="columns",
             )
+        self._check_rows(resource)
+
+    def _check_rows(self, resource):
+        # The first data row is line 2 of the file, as a spreadsheet program numbers it.
+        empty = [str(line) for line, row in enumerate(self.dataset, start=2) if is_empty_row(row)]
+        if empty:
+            raise ValidationError(
+                ngettext(
+                    "Line %(lines)s of the file is empty (line 1 is the header): delete the empty row, then import "
+                    "the file again.",
+                    "Lines %(lines)s of the file are empty (line 1 is the header): delete the empty rows, then import "
+                    "the file again.",
+                    len(empty),
+                )
+                % {"lines": ", ".join(empty[:10]) + (" …" if len(empty) > 10 else "")},
+                code="empty_rows",
+            )
+        problems = resource.file_problems(self.dataset)
+        if problems:
+            raise ValidationError(
+                _("The file cannot be imported: %(problems)s.") % {"problems": "; ".join(problems)}, code="duplicates"
+            )
+
+
+def _too_many_rows(exc):
+    limit = formats.number_format(IMPORT_MAX_ROWS, force_grouping=True)
+    if exc.count is None:
+        message = _(
+            "The file has more than %(limit)s rows; an import may have at most %(limit)s rows under the header. "
+            "Split it into smaller files."
+        ) % {"limit": limit}
+    else:
+        message = _(
+            "The file has %(count)s rows; an import may have at most %(limit)s rows under the header. Split it "
+            "into smaller files."
+        ) % {"count": formats.number_format(exc.count, force_grouping=True), "limit": limit}
+    return ValidationError(message, code="too_many_rows")
 
 
 def _describe(exc):

@@ -258,7 +258,8 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # The uploaded file waits between preview and confirmation in the cache (shared by every
 # app server), not on one server's disk.
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+# (projects.admin.ImportUploadStorage: the cache, kept at most an hour.)
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "projects.admin.ImportUploadStorage"
 
 # django-simple-history: record history for bulk operations and keep the admin's revert.
 SIMPLE_HISTORY_REVERT_DISABLED = False

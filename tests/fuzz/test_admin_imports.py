@@ -4,8 +4,9 @@ refused file leaves every row of the database as it was.
 
 Each case starts from a file the import accepts (the tracker's own export, with a new row)
 and breaks it: cells replaced by hostile values, columns renamed, dropped, repeated or
-added, the text re-encoded (UTF-16, Latin-1, invalid UTF-8), the workbook truncated, or
-the whole file replaced by random bytes; the form's own fields are broken too."""
+added, a row repeated, empty rows added (or nothing but empty rows), the text re-encoded
+(UTF-16, Latin-1, invalid UTF-8), the workbook truncated, or the whole file replaced by
+random bytes; the form's own fields are broken too."""
 
 import csv
 import io
@@ -60,7 +61,11 @@ def broken_table(draw, header, rows):
     for _ in range(draw(st.integers(0, 4))):
         r, c = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, len(header) - 1))
         rows[r][c] = draw(cells())
-    how = draw(st.sampled_from(["keep", "keep", "keep", "rename", "drop", "repeat", "add", "shuffle", "ragged"]))
+    how = draw(
+        st.sampled_from(
+            ["keep", "keep", "keep", "rename", "drop", "repeat", "add", "shuffle", "ragged", "twice", "blank", "blanks"]
+        )
+    )
     if how == "rename":
         header[draw(st.integers(0, len(header) - 1))] = draw(nasty_text())
     elif how == "drop":
@@ -78,6 +83,12 @@ def broken_table(draw, header, rows):
         header, rows = [header[i] for i in order], [[row[i] for i in order] for row in rows]
     elif how == "ragged":
         rows[0] = rows[0] + ["extra"]
+    elif how == "twice":  # two rows for one record
+        rows.insert(draw(st.integers(0, len(rows))), list(draw(st.sampled_from(rows))))
+    elif how == "blank":  # an empty row among the records
+        rows.insert(draw(st.integers(0, len(rows))), [""] * len(header))
+    elif how == "blanks":  # nothing but empty rows
+        rows = [[""] * len(header)] * draw(st.integers(1, 3000))
     return header, rows
 
 

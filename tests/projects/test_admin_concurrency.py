@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.urls import reverse
 
+from partners.models import Partner
 from projects import services
 from projects.models import Project
 from tests.fuzz.forms import admin_form_data
@@ -229,3 +230,20 @@ def test_a_bulk_action_during_an_edit_in_progress_does_not_lose_either_change(ed
         assert not waited and "locked" in outcome["error"]
         assert (draft_project.title, draft_project.published, draft_project.version) == ("Edited title", False, 2)
         assert [(h.title, h.published) for h in history[-2:]] == [("Secret draft plan", False), ("Edited title", False)]
+
+
+@pytest.mark.django_db
+def test_a_change_form_whose_record_was_deleted_meanwhile_is_refused_not_saved_anew(partner):
+    """Deleted after the editor opened the form (or while the save waited for the row
+    lock): saving would create the record again with the editor's values."""
+    from partners.admin import PartnerForm
+
+    data = {
+        "name": "Vietnam", "slug": "vietnam", "kind": "country", "country": "VN", "region": "southeast_asia",
+        "loaded_version": partner.version,
+    }  # fmt: skip
+    form = PartnerForm(data=data, instance=partner)
+    Partner.objects.filter(pk=partner.pk).delete()
+    assert not form.is_valid()
+    assert "was deleted since you opened it" in str(form.non_field_errors())
+    assert not Partner.objects.filter(slug="vietnam").exists()

@@ -142,7 +142,7 @@ def test_a_workbook_that_unpacks_too_large_is_refused(refused):
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/worksheets/sheet1.xml", b"0" * (IMPORT_MAX_UNPACKED_BYTES + 1))
     assert len(archive.getvalue()) < IMPORT_MAX_BYTES  # small on the wire
-    assert "unpacks to 50.0 MB; a workbook may unpack to at most 50.0 MB" in refused(
+    assert "unpacks to 20.0 MB; a workbook may unpack to at most 20.0 MB" in refused(
         archive.getvalue(), "projects.xlsx", XLSX_FORMAT
     )
 
