@@ -46,6 +46,7 @@ reseed: $(VENV)/.installed-run
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # The suite runs on every core (pytest-xdist, one database per worker), then the few
 # tests marked `serial` on their own. PYTEST_ARGS goes to both runs (CI's SQLite pass

@@ -5,9 +5,9 @@ from django.contrib.auth.models import Group, User
 from django_countries import countries
 from rest_framework.authtoken.models import Token
 
+from core.api.pagination import encode_cursor
 from partners.models import Partner
 from projects.models import PROJECT_CURSOR_KEYS, Field, Program, Project
-from tracker.apicache import encode_cursor
 
 __all__ = ["display_names", "editor_token", "last_cursor", "stress_project", "stress_project_state"]
 

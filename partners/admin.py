@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 
+from core.admin import SpreadsheetAdmin, citations_inline
+from core.forms import OptimisticLockForm
 from partners.models import Partner
 from partners.resources import PartnerResource
-from projects.admin import SpreadsheetAdmin, citation_inline
-from projects.forms import OptimisticLockForm
+from projects.models import Citation
 
 
 class PartnerForm(OptimisticLockForm):
@@ -26,4 +27,4 @@ class PartnerAdmin(SpreadsheetAdmin):
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["version", "created", "updated"]
-    inlines = [citation_inline("partner")]
+    inlines = [citations_inline(Citation, "partner")]

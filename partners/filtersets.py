@@ -3,8 +3,7 @@
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Partner
-from projects.filtersets import (
+from core.filtersets import (
     ChoicesFilter,
     CountryFilter,
     SearchFilter,
@@ -12,6 +11,7 @@ from projects.filtersets import (
     StrictOrderingFilter,
     TrackerFilterSet,
 )
+from partners.models import Partner
 
 
 class PartnerFilterSet(TrackerFilterSet):

@@ -2,10 +2,9 @@
 
 from import_export.fields import Field as Column
 
+from core.resources import CountryWidget, SlugForeignKeyWidget, VersionCheckedResource
 from partners.models import Partner
-from projects.models import Project
-from projects.resources import CountryWidget, SlugForeignKeyWidget, VersionCheckedResource
-from projects.search import project_refresh_search
+from partners.signals import partners_renamed
 
 
 class PartnerResource(VersionCheckedResource):
@@ -24,7 +23,7 @@ class PartnerResource(VersionCheckedResource):
     required_columns = ["slug", "name", "kind", "country", "region"]
 
     def after_write(self, batch, *, created):
-        # What a partner's post_save signal does (projects.signals): the search documents of
-        # its projects name it.
+        # What a partner's post_save signal makes the apps above do (projects.signals: the
+        # search documents of its projects name it).
         if not created:
-            project_refresh_search(projects=Project.objects.filter(partners__in=[p.pk for p in batch]).distinct())
+            partners_renamed.send(sender=Partner, partner_ids=[p.pk for p in batch])

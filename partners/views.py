@@ -4,11 +4,11 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.views.generic import DetailView, TemplateView
 
+from core.i18n import localname
 from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
 from projects.models import Project
-from projects.templatetags.tracker_tags import localname
-from projects.views import _stable, project_cards, public_citations
+from projects.selectors import project_cards, public_citations, stable_order
 
 
 class PartnerListView(TemplateView):
@@ -77,7 +77,7 @@ class PartnerDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         partner = self.object
-        projects = list(project_cards(_stable(Project.objects.public().filter(partners=partner))))
+        projects = list(project_cards(stable_order(Project.objects.public().filter(partners=partner))))
         context["projects"] = projects
         context["parent"] = partner.parent if partner.parent and partner.parent.published else None
         context["years"], context["year_rows"] = self.years_grid(projects)

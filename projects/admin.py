@@ -1,352 +1,20 @@
 """The back office for projects, activities, fields, programs, sources and citations."""
 
-import itertools
 import logging
-import re
 
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
 from django.db.models import Q
-from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.decorators import method_decorator
-from django.utils.text import smart_split
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
-from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
-from import_export.tmp_storages import CacheStorage
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import CheckedAutocompleteMixin, HistoryAdmin, SpreadsheetAdmin, citations_inline
+from core.forms import OptimisticLockForm
 from projects import services
-from projects.forms import ActivityForm, OptimisticLockForm, SpreadsheetImportForm
+from projects.forms import ActivityForm
 from projects.models import Activity, Citation, Field, Program, Project, Source
-from projects.resources import ProjectResource, SpreadsheetCSV, SpreadsheetXLSX
+from projects.resources import ProjectResource
 
 logger = logging.getLogger(__name__)
-
-# A staff search uses at most this many words: each word is a condition over every
-# search field, and an unbounded number of them is an unbounded cost.
-MAX_SEARCH_TERMS = 10
-
-
-class _SubmittedValuesChecked:
-    """An autocomplete widget that shows again only the submitted values that can be keys.
-
-    When a form is shown again with its errors, Django's autocomplete widget looks up the
-    submitted values as keys; a value that is not one ("abc" for a numeric id) is already
-    reported by the form, but the lookup would fail and turn the page into a server error."""
-
-    def optgroups(self, name, value, attr=None):
-        remote = self.field.remote_field
-        opts = remote.model._meta
-        key = opts.get_field(getattr(remote, "field_name", None) or opts.pk.name)
-        low, high = connections[self.db or "default"].ops.integer_field_range(key.get_internal_type())
-        usable = []
-        for item in value:
-            try:
-                python_value = key.to_python(item)
-            except ValidationError:
-                continue
-            if isinstance(python_value, int) and not (
-                (low is None or low <= python_value) and (high is None or python_value <= high)
-            ):
-                continue
-            usable.append(item)
-        return super().optgroups(name, usable, attr)
-
-
-class CheckedAutocompleteSelect(_SubmittedValuesChecked, AutocompleteSelect):
-    pass
-
-
-class CheckedAutocompleteSelectMultiple(_SubmittedValuesChecked, AutocompleteSelectMultiple):
-    pass
-
-
-class CheckedAutocompleteMixin:
-    """Autocomplete fields with CheckedAutocompleteSelect(Multiple), for admins and inlines."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if type(getattr(formfield, "widget", None)) is AutocompleteSelect:
-            formfield.widget.__class__ = CheckedAutocompleteSelect
-        return formfield
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
-        if type(getattr(formfield, "widget", None)) is AutocompleteSelectMultiple:
-            formfield.widget.__class__ = CheckedAutocompleteSelectMultiple
-        return formfield
-
-
-class SafeSearchAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
-    """Search that treats a NUL character as the end of the term (PostgreSQL text cannot
-    hold one, and a search for it would otherwise be a server error), and that uses the
-    first MAX_SEARCH_TERMS words only, saying so."""
-
-    def get_search_results(self, request, queryset, search_term):
-        search_term = search_term.split("\x00", 1)[0]
-        # Words as the admin splits them (a quoted phrase is one), and no more than needed.
-        words = list(itertools.islice(smart_split(search_term), MAX_SEARCH_TERMS + 1))
-        if len(words) > MAX_SEARCH_TERMS:
-            search_term = " ".join(words[:MAX_SEARCH_TERMS])
-            match = getattr(request, "resolver_match", None)
-            if not getattr(request, "_search_bounded", False) and getattr(match, "url_name", "") != "autocomplete":
-                request._search_bounded = True  # one message, however often the list asks
-                self.message_user(
-                    request,
-                    _("Only the first %(count)s words were searched: search with fewer words to use all of them.")
-                    % {"count": MAX_SEARCH_TERMS},
-                    messages.WARNING,
-                )
-        return super().get_search_results(request, queryset, search_term)
-
-
-class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
-    """The change history with revert."""
-
-
-class ImportUploadStorage(CacheStorage):
-    """An uploaded file, kept in the shared cache between an import's preview and its
-    confirmation. It is removed when the import is confirmed or cancelled, and forgotten
-    after an hour when the preview is left (import-export keeps it for a day)."""
-
-    CACHE_LIFETIME = 60 * 60
-
-
-# The names import-export gives kept uploads (uuid4().hex); a confirmation or a
-# cancellation naming anything else is forged.
-_UPLOAD_NAME = re.compile(r"[0-9a-f]{32}")
-
-
-class SpreadsheetAdmin(ImportExportModelAdmin, HistoryAdmin):
-    """Import/export as CSV or XLSX (with a preview before anything is written), plus
-    the change history with revert.
-
-    An import is all or nothing: a file that cannot be read, or any row that does not
-    validate, at the preview or at the confirmation, imports nothing. The file is kept
-    for the confirmation only when its preview can be confirmed."""
-
-    import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
-    export_formats = [CSV, XLSX]
-    import_form_class = SpreadsheetImportForm
-    import_template_name = "admin/import_export/tracker_import.html"
-    export_template_name = "admin/import_export/tracker_export.html"
-    tmp_storage_class = ImportUploadStorage
-    # A preview lists this many rows at most, and says how many more there are.
-    preview_rows = 100
-
-    def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_cancel_import"
-        cancel = path("cancel_import/", self.admin_site.admin_view(self.cancel_import), name=name)
-        return [cancel, *super().get_urls()]
-
-    def get_import_data_kwargs(self, **kwargs):
-        # Also roll back on validation errors at the confirmation (import-export writes
-        # the valid rows of a file by default): a row can turn invalid between preview
-        # and confirmation, when another editor saves the record in between.
-        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
-
-    def import_action(self, request, **kwargs):
-        """The preview, as import-export's, but on the rows the form has already read and
-        checked (not read a second time), and keeping the file for the confirmation only
-        when the preview can be confirmed. A cache that cannot keep it gets a message."""
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        context = self.get_import_context_data()
-        form = self.create_import_form(request)
-        if request.POST and form.is_valid():
-            upload = form.cleaned_data["import_file"]
-            resource = self.choose_import_resource_class(form, request)(
-                **self.get_import_resource_kwargs(request, form=form, **kwargs)
-            )
-            resources = [resource]
-            result = resource.import_data(
-                form.dataset,
-                dry_run=True,
-                raise_errors=False,
-                file_name=upload.name,
-                user=request.user,
-                **self.get_import_data_kwargs(request=request, form=form, **kwargs),
-            )
-            context.update(self._shown_rows(result))
-            if not result.has_errors() and not result.has_validation_errors() and self._keep_upload(form, upload):
-                context["confirm_form"] = self.create_confirm_form(request, import_form=form)
-        else:
-            resource_kwargs = self.get_import_resource_kwargs(request=request, form=form, **kwargs)
-            resources = [
-                resource_class(**resource_kwargs) for resource_class in self.get_import_resource_classes(request)
-            ]
-        context.update(self.admin_site.each_context(request))
-        context.update(
-            {
-                "title": _("Import"),
-                "form": form,
-                "opts": self.model._meta,
-                "media": self.media + form.media,
-                "fields_list": [
-                    (resource.get_display_name(), [f.column_name for f in resource.get_user_visible_fields()])
-                    for resource in resources
-                ],
-                "import_error_display": self.import_error_display,
-            }
-        )
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, [self.import_template_name], context)
-
-    def _shown_rows(self, result):
-        """The result, and the rows a preview lists: the first `preview_rows` of each kind."""
-        valid, invalid = result.valid_rows(), result.invalid_rows
-        errors = list(result.row_errors())
-        limit = self.preview_rows
-        return {
-            "result": result,
-            "shown_valid_rows": valid[:limit],
-            "more_valid_rows": max(0, len(valid) - limit),
-            "shown_invalid_rows": invalid[:limit],
-            "more_invalid_rows": max(0, len(invalid) - limit),
-            "shown_row_errors": errors[:limit],
-            "more_row_errors": max(0, len(errors) - limit),
-        }
-
-    def _keep_upload(self, form, upload):
-        """Keep the file for the confirmation; False, with the file's error, if the cache
-        cannot keep it."""
-        input_format = self.get_import_formats()[int(form.cleaned_data["format"])]()
-        try:
-            stored = self.write_to_tmp_storage(upload, input_format)
-        except Exception:  # the cache backend's errors (Redis down, full, timing out) vary
-            logger.exception("could not keep an uploaded import file in the cache")
-            form.add_error(
-                "import_file",
-                _("The file could not be kept for the confirmation: the server's cache is not answering. Nothing was "
-                  "imported; try again in a few minutes."),
-            )  # fmt: skip
-            return False
-        upload.tmp_storage_name = stored.name
-        return True
-
-    def _upload(self, name, input_format=None):
-        binary = input_format is None or input_format.is_binary()
-        return self.get_tmp_storage_class()(
-            name=name,
-            encoding=None if binary else self.from_encoding,
-            read_mode=input_format.get_read_mode() if input_format else "rb",
-            **self.get_tmp_storage_class_kwargs(),
-        )
-
-    @staticmethod
-    def _remove_upload(upload):
-        try:
-            upload.remove()
-        except Exception:  # it expires on its own (ImportUploadStorage)
-            logger.exception("could not remove an uploaded import file from the cache")
-
-    @method_decorator(require_POST)
-    def process_import(self, request, **kwargs):
-        """The confirmation step, as import-export's, but a forged or expired form, or a
-        file whose rows no longer validate, is answered with a message and imports
-        nothing (rather than a server error or a partial import). The kept file is
-        removed, whatever the outcome: a refused confirmation starts again from the upload."""
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        again = HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
-        confirm_form = self.create_confirm_form(request)
-        input_format = self._confirmed_format(request, confirm_form)
-        if input_format is None:
-            messages.error(request, _("Nothing was imported: the confirmation was incomplete. Upload the file again."))
-            return again
-        if not input_format.is_binary():
-            input_format.encoding = self.from_encoding
-        upload = self._upload(confirm_form.cleaned_data["import_file_name"], input_format)
-        try:
-            data = upload.read()
-        except Exception:  # the cache backend's errors vary
-            logger.exception("could not read an uploaded import file back from the cache")
-            messages.error(
-                request,
-                _("Nothing was imported: the uploaded file could not be read back, the server's cache is not "
-                  "answering. Try again in a few minutes."),
-            )  # fmt: skip
-            return again
-        if data is None:
-            messages.error(request, _("Nothing was imported: the uploaded file has expired. Upload it again."))
-            return again
-        try:
-            dataset = input_format.create_dataset(data)
-        except Exception:  # it was read at the preview; only a forged file name gets here
-            self._remove_upload(upload)
-            messages.error(request, _("Nothing was imported: the uploaded file could not be read. Upload it again."))
-            return again
-        try:
-            result = self.process_dataset(dataset, confirm_form, request, **kwargs)
-        finally:
-            self._remove_upload(upload)
-        if result.has_errors() or result.has_validation_errors():
-            messages.error(request, _("Nothing was imported: %(problems)s") % {"problems": _result_problems(result)})
-            return again
-        return self.process_result(result, request)
-
-    @method_decorator(require_POST)
-    def cancel_import(self, request):
-        """The preview's Cancel: the kept file is removed, nothing is imported."""
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        confirm_form = self.create_confirm_form(request)
-        if confirm_form.is_valid() and _UPLOAD_NAME.fullmatch(confirm_form.cleaned_data["import_file_name"]):
-            self._remove_upload(self._upload(confirm_form.cleaned_data["import_file_name"]))
-        messages.info(request, _("The import was cancelled: nothing was imported, and the uploaded file was deleted."))
-        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
-
-    def _confirmed_format(self, request, confirm_form):
-        """The input format the confirmation names, or None if the form is not one this
-        admin could have made (a format or resource that does not exist, a file name it
-        does not give)."""
-        if not confirm_form.is_valid() or not _UPLOAD_NAME.fullmatch(confirm_form.cleaned_data["import_file_name"]):
-            return None
-        formats = self.get_import_formats()
-        try:
-            format_index = int(confirm_form.cleaned_data["format"])
-            resource_index = int(confirm_form.cleaned_data.get("resource") or 0)
-        except ValueError:
-            return None
-        resources = self.get_import_resource_classes(request)
-        if not (0 <= format_index < len(formats) and 0 <= resource_index < len(resources)):
-            return None
-        return formats[format_index]()
-
-
-def _result_problems(result, limit=5):
-    """The first problems of an import result, each with its row number."""
-    problems = [f"{error.error}" for error in result.base_errors]
-    for number, errors in result.row_errors():
-        problems += [_("row %(number)s: %(problem)s") % {"number": number, "problem": e.error} for e in errors]
-    for row in result.invalid_rows:
-        for name, texts in row.error_dict.items():
-            label = "" if name == "__all__" else f"{name}: "
-            problems += [_("row %(number)s: %(problem)s") % {"number": row.number, "problem": f"{label}{text}"}
-                         for text in texts]  # fmt: skip
-    shown = "; ".join(str(p) for p in problems[:limit])
-    if len(problems) > limit:
-        shown += str(_(" (and %(count)s more)") % {"count": len(problems) - limit})
-    return shown + "."
-
-
-class CitationInline(CheckedAutocompleteMixin, admin.TabularInline):
-    model = Citation
-    extra = 0
-    fields = ["source", "section", "excerpt"]
-    autocomplete_fields = ["source"]
-
-
-def citation_inline(target):
-    """A citations inline for one kind of record (Citation has one FK per target)."""
-    return type(f"{target.title()}CitationInline", (CitationInline,), {"fk_name": target})
 
 
 class ActivityInline(CheckedAutocompleteMixin, admin.TabularInline):
@@ -407,7 +75,7 @@ class ProjectAdmin(SpreadsheetAdmin):
     autocomplete_fields = ["program", "partners", "fields"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["version", "created", "updated"]
-    inlines = [ActivityInline, citation_inline("project")]
+    inlines = [ActivityInline, citations_inline(Citation, "project")]
     actions = ["publish", "unpublish", *[_set_status_action(s) for s in Project.Status.values]]
     history_list_display = ["status", "published"]
     list_per_page = 50
@@ -452,7 +120,7 @@ class ActivityAdmin(HistoryAdmin):
     list_select_related = ["project"]
     search_fields = ["title", "description", "location", "project__title"]
     autocomplete_fields = ["project"]
-    inlines = [citation_inline("activity")]
+    inlines = [citations_inline(Citation, "activity")]
 
     @admin.display(description=_("date"), ordering="year")
     def date(self, obj):
@@ -464,7 +132,7 @@ class FieldAdmin(HistoryAdmin):
     list_display = ["name", "name_ja", "slug"]
     search_fields = ["name", "name_ja", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [citation_inline("field")]
+    inlines = [citations_inline(Citation, "field")]
 
 
 @admin.register(Program)
@@ -472,7 +140,7 @@ class ProgramAdmin(HistoryAdmin):
     list_display = ["name", "name_ja", "start_year", "slug"]
     search_fields = ["name", "name_ja", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [citation_inline("program")]
+    inlines = [citations_inline(Citation, "program")]
 
 
 @admin.register(Source)

@@ -1,6 +1,4 @@
 import calendar
-import json
-import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,15 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from core.cache.version import watch as watch_data_version
+from core.dates import activity_date_display
+from core.models import MAX_YEAR, MIN_YEAR, LinkIdsField, SlugManager
 from partners.models import Partner
-from tracker.dataversion import watch as watch_data_version
-
-# The sane range for every year the tracker holds: the programs it records began in the
-# post-war era, and nothing is planned further ahead than this.
-MIN_YEAR = 1945
-MAX_YEAR = 2100
-# What may name a record in a URL, a filter or an API payload (Django's slug characters).
-SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
+from projects.search import project_search_document
 
 # The order of the API's cursor pages of projects: the default order (start year, title)
 # with years not stated last on every database (as 32767, past any year), then the id,
@@ -35,13 +29,6 @@ PROJECT_CURSOR_KEYS = (
 # A project's last year for the "active in" filter: open-ended (no end year) counts as
 # 32767, past any year, so the test is one comparison an index can hold.
 END_YEAR_OR_OPEN = Coalesce("end_year", Value(32767), output_field=models.IntegerField())
-
-
-class SlugManager(models.Manager):
-    """Reference data looked up by slug, so fixtures name records rather than ids."""
-
-    def get_by_natural_key(self, slug):
-        return self.get(slug=slug)
 
 
 class Field(models.Model):
@@ -147,68 +134,6 @@ def project_years_display(start_year, end_year) -> str:
     if end_year == start_year:
         return str(start_year)
     return f"{start_year}–{end_year}"
-
-
-# English month names, as the sources write dates (calendar.month_name formats a date
-# for every lookup).
-MONTH_NAMES = tuple(calendar.month_name)
-
-
-def activity_date_display(year, month, day) -> str:
-    """An activity's date to the precision the source gives ("2014", "July 2014", "3 July 2014")."""
-    if month is None:
-        return str(year)
-    if day is None:
-        return f"{MONTH_NAMES[month]} {year}"
-    return f"{day} {MONTH_NAMES[month]} {year}"
-
-
-class LinkIdsField(models.Field):
-    """Ids of related rows, kept on the row by the database (projects.facets): an array
-    on PostgreSQL, an unused empty text on SQLite. Never edited, never written by Django
-    with effect (a trigger sets it on every insert and update), never shown."""
-
-    description = "Ids of linked rows, kept by the database"
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("editable", False)
-        kwargs.setdefault("blank", True)
-        kwargs.setdefault("default", list)
-        super().__init__(*args, **kwargs)
-
-    def db_type(self, connection):
-        return "bigint[]" if connection.vendor == "postgresql" else "text"
-
-    def from_db_value(self, value, expression, connection):
-        return value if isinstance(value, list) else []
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = json.loads(value) if value.strip() else []
-        return [int(v) for v in value or []]
-
-    def get_db_prep_value(self, value, connection, prepared=False):
-        if connection.vendor != "postgresql":
-            return ""
-        return [int(v) for v in value or []]
-
-    def value_to_string(self, obj):
-        return json.dumps(self.value_from_object(obj) or [])
-
-
-@LinkIdsField.register_lookup
-class LinkIdsOverlap(models.Lookup):
-    """`partner_ids__overlap=[ids]`: shares at least one id (PostgreSQL's &&)."""
-
-    lookup_name = "overlap"
-
-    def get_db_prep_lookup(self, value, connection):
-        return "%s", [[int(v) for v in value]]
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} && {rhs}::bigint[]", [*lhs_params, *rhs_params]
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -333,8 +258,6 @@ class Project(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        from projects.search import project_search_document
-
         if not self._state.adding:
             # Count from the stored version, not this instance's (a revert from history
             # saves an old copy): every save moves the version forward.
@@ -655,7 +578,7 @@ class Citation(models.Model):
 
 
 # Every write to the tracker's data bumps the data version that the API's caches are
-# keyed on (tracker/dataversion.py), whatever path it takes: API, admin, import, bulk
+# keyed on (core/cache/version.py), whatever path it takes: API, admin, import, bulk
 # action, management command. Connected here, with the models, so every process has it.
 watch_data_version(
     Partner,

@@ -17,12 +17,10 @@ from django.db import connections
 from django.db.models import Exists, OuterRef, Q, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, Concat
 
+from core.filtersets import search_terms
 from partners.models import Partner
 
 SEARCH_CONFIG = "english"
-# At most this many words in one search: each word is a condition, and an unbounded
-# number of them is an unbounded cost.
-MAX_SEARCH_TERMS = 10
 
 
 def project_search_document(project) -> str:
@@ -44,14 +42,8 @@ def project_search_vector():
 def project_refresh_search(*, projects) -> None:
     """Rebuild the search document of the given projects (after their partners, fields
     or the names or visibility of those changed). Writes the column only, so no version bump."""
-    from projects.models import Project
-
     for project in projects.prefetch_related("partners", "fields"):
-        Project.objects.filter(pk=project.pk).update(search_document=project_search_document(project))
-
-
-def search_terms(query: str) -> list[str]:
-    return [word.strip('"') for word in query.split() if word.strip('"')]
+        projects.model.objects.filter(pk=project.pk).update(search_document=project_search_document(project))
 
 
 def project_search(queryset, query: str, *, user=None):
@@ -61,8 +53,7 @@ def project_search(queryset, query: str, *, user=None):
     query = query.strip()
     if not query:
         return queryset
-    from projects.models import Project
-
+    Project = queryset.model
     beyond_public = Partner.objects.beyond_public(user)
     links = Project.partners.through.objects.filter(project_id=OuterRef("pk"))
     if connections[queryset.db].vendor == "postgresql":

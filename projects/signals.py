@@ -4,6 +4,7 @@ from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from partners.models import Partner
+from partners.signals import partners_renamed
 from projects.models import Field, Project
 from projects.search import project_refresh_search
 
@@ -33,3 +34,9 @@ def refresh_after_rename(sender, instance, created, raw, **kwargs):
     if raw or created:
         return
     project_refresh_search(projects=instance.projects.all())
+
+
+@receiver(partners_renamed)
+def refresh_after_bulk_rename(sender, partner_ids, **kwargs):
+    """A spreadsheet import changed these partners without model signals."""
+    project_refresh_search(projects=Project.objects.filter(partners__in=partner_ids).distinct())

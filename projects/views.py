@@ -6,19 +6,26 @@ is shown as an error beside its control, with a 400 status and no results, never
 """
 
 from django import forms
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, TemplateView
 from django_countries import countries
 
+from core.api.pagination import CachedCountPaginator
+from core.i18n import localname
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
-from projects.models import Activity, Citation, Field, Program, Project
-from projects.selectors import report_headline, report_matrix, report_timeline
-from projects.templatetags.tracker_tags import localname
-from tracker.apicache import CachedCountPaginator
+from projects.models import Activity, Field, Program, Project
+from projects.selectors import (
+    project_cards,
+    public_citations,
+    report_headline,
+    report_matrix,
+    report_timeline,
+    stable_order,
+)
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -33,30 +40,6 @@ ORDERINGS = [
     ("status", _("Status")),
     ("-updated", _("Recently updated")),
 ]
-
-
-def public_citations():
-    return Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("source", "id"))
-
-
-def project_cards(projects):
-    """What a list of project cards shows, fetched in a fixed number of queries."""
-    return projects.select_related("program").prefetch_related(
-        Prefetch("partners", queryset=Partner.objects.public().order_by("name")),
-        Prefetch("fields", queryset=Field.objects.order_by("name")),
-    )
-
-
-def _stable(projects):
-    """The filterset's ordering (or the default), years not stated last on every database,
-    and the primary key last so pages never overlap or skip a row when two projects tie."""
-    ordering = []
-    for term in list(projects.query.order_by) or list(Project._meta.ordering):
-        name = term.lstrip("-") if isinstance(term, str) else None
-        if name in ("start_year", "end_year"):
-            term = F(name).desc(nulls_last=True) if term.startswith("-") else F(name).asc(nulls_last=True)
-        ordering.append(term)
-    return projects.order_by(*ordering, "pk")
 
 
 class DisplayForm(forms.Form):
@@ -184,7 +167,7 @@ class ProjectListView(FilteredProjectsMixin, TemplateView):
         )
         context = self.get_context_data(**kwargs)
         context.update(self.filter_context(filterset, display_errors))
-        projects = Project.objects.none() if context["errors"] else project_cards(_stable(filterset.qs))
+        projects = Project.objects.none() if context["errors"] else project_cards(stable_order(filterset.qs))
         # The count is remembered per data version (API_COUNT_CACHE), as the API's is.
         paginator = CachedCountPaginator(projects, page_size)
         # get_page() turns a missing, malformed or out-of-range page into the first or last page.
@@ -233,7 +216,7 @@ class _ReferenceDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         projects = Project.objects.public().filter(**{self.lookup: self.object})
-        context["projects"] = project_cards(_stable(projects))
+        context["projects"] = project_cards(stable_order(projects))
         context["filter_url"] = f"{reverse('projects:project-list')}?{self.parameter}={self.object.slug}"
         return context
 

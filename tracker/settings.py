@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "axes",
+    # The shared layer first: the apps build on it (its template tags, its counter).
+    "core",
     "partners",
     "projects",
 ]
@@ -85,9 +87,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: anonymous API reads answered from the cache, stored with every header the
     # stack adds, so tracker.wsgi's front can replay them without Django.
-    "tracker.apicache.APIResponseCacheMiddleware",
-    # Next, so every response gets the CSP and the other security headers (tracker/security.py).
-    "tracker.security.SecurityHeadersMiddleware",
+    "core.cache.responses.APIResponseCacheMiddleware",
+    # Next, so every response gets the CSP and the other security headers (core/security.py).
+    "core.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,7 +103,7 @@ MIDDLEWARE = [
     # After authentication: refuses locked-out login attempts (django-axes).
     "axes.middleware.AxesMiddleware",
     # Last, so it sees the exceptions of the views (a database outage becomes a 503).
-    "tracker.db_errors.DatabaseUnavailableMiddleware",
+    "core.db_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -157,7 +159,7 @@ except Exception as exc:
 # Several deployments (or the benchmark's servers) may share one Redis under their own prefix.
 CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="")
 
-# The API's response cache and cached list counts (tracker/apicache.py) are keyed on a
+# The API's response cache and cached list counts (core/cache/responses.py) are keyed on a
 # data version every write bumps; that only holds if every app process shares the cache,
 # so they are on by default only with a shared one (Redis), never with local memory.
 _SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache"))
@@ -165,7 +167,7 @@ API_RESPONSE_CACHE = _env_bool("API_RESPONSE_CACHE", _SHARED_CACHE)
 API_COUNT_CACHE = _env_bool("API_COUNT_CACHE", _SHARED_CACHE)
 API_CACHE_SECONDS = _env_int("API_CACHE_SECONDS", 600, 1)
 # Each app process keeps its own copy of the response cache's entries, up to this many
-# bytes of bodies, and learns of data version changes from Redis (tracker/cachefront.py).
+# bytes of bodies, and learns of data version changes from Redis (core/cache/front.py).
 API_FRONT_CACHE_BYTES = _env_int("API_FRONT_CACHE_BYTES", 16 * 1024 * 1024, 0)
 
 # Backups (manage.py export_data) keep datetimes to the microsecond.
@@ -189,9 +191,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # Behind proxies the client's address is in X-Forwarded-For, which each proxy extends;
 # AXES_IPWARE_PROXY_COUNT says how many proxies stand in front of the app (0: none, the
 # client's address is REMOTE_ADDR), and only the addresses they wrote are trusted
-# (tracker.security.client_ip_address).
+# (core.security.client_ip_address).
 AXES_IPWARE_PROXY_COUNT = _env_int("AXES_IPWARE_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip_address"
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -259,7 +261,7 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # The uploaded file waits between preview and confirmation in the cache (shared by every
 # app server), not on one server's disk.
 # (projects.admin.ImportUploadStorage: the cache, kept at most an hour.)
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "projects.admin.ImportUploadStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "core.admin.ImportUploadStorage"
 
 # django-simple-history: record history for bulk operations and keep the admin's revert.
 SIMPLE_HISTORY_REVERT_DISABLED = False
@@ -275,19 +277,19 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Writes take JSON only: one encoding with a null, lists and types, where form
     # encodings would blur "" with null and a list with a repeated key.
-    "DEFAULT_PARSER_CLASSES": ["tracker.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PERMISSION_CLASSES": ["tracker.api.ReadOrModelPermissions"],
-    "DEFAULT_PAGINATION_CLASS": "tracker.api.TrackerPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ReadOrModelPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.TrackerPagination",
     "DEFAULT_RENDERER_CLASSES": [
-        "tracker.apicache.ORJSONRenderer",  # DRF's JSONRenderer, byte for byte, faster
+        "core.api.renderers.ORJSONRenderer",  # DRF's JSONRenderer, byte for byte, faster
         "rest_framework.renderers.BrowsableAPIRenderer",
-        "tracker.api.CSVRenderer",
+        "core.api.renderers.CSVRenderer",
     ],
-    "EXCEPTION_HANDLER": "tracker.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "tracker.api.AnonThrottle",
-        "tracker.api.UserThrottle",
+        "core.api.throttling.AnonThrottle",
+        "core.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
@@ -307,10 +309,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tracker.openapi.postprocess_errors_and_conditional_requests",
+        "core.api.openapi.postprocess_errors_and_conditional_requests",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "CountryEnum": "tracker.openapi.country_choices",
+        "CountryEnum": "core.api.openapi.country_choices",
         "PartnerKindEnum": "partners.models.Partner.Kind",
         "ActivityKindEnum": "projects.models.Activity.Kind",
     },

@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from core.health import healthz
 from projects.sitemaps import SITEMAPS
-from tracker.health import healthz
 
 admin.site.site_header = "Capacity Building Tracker"
 admin.site.site_title = "Capacity Building Tracker"
@@ -27,7 +27,7 @@ urlpatterns += i18n_patterns(
     prefix_default_language=False,
 )
 
-handler400 = "tracker.errors.bad_request"
-handler403 = "tracker.errors.permission_denied"
-handler404 = "tracker.errors.page_not_found"
-handler500 = "tracker.errors.server_error"
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

@@ -8,7 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
 django_application = get_wsgi_application()
 
-from tracker.cachefront import ResponseCacheFront  # noqa: E402 (after Django is set up)
+from core.cache.front import ResponseCacheFront  # noqa: E402 (after Django is set up)
 
-# The API's response cache answers its hits here, before Django (tracker/cachefront.py).
+# The API's response cache answers its hits here, before Django (core/cache/front.py).
 application = ResponseCacheFront(django_application)

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
+from core.api.serializers import ModelRulesSerializer, StrictSlugRelatedField
 from partners.models import Partner
-from projects.api.serializers import CitationSerializer, ModelRulesSerializer, StrictSlugRelatedField
+from projects.api.serializers import CitationSerializer
 
 
 class PartnerSerializer(ModelRulesSerializer):

@@ -1,7 +1,8 @@
+from core.api.views import TrackerViewSet
 from partners.api.serializers import PartnerSerializer
 from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
-from projects.api.views import TrackerViewSet, _citations
+from projects.selectors import citations_prefetch
 
 
 class PartnerViewSet(TrackerViewSet):
@@ -21,4 +22,6 @@ class PartnerViewSet(TrackerViewSet):
     ]
 
     def get_queryset(self):
-        return Partner.objects.for_user(self.request.user).select_related("parent").prefetch_related(_citations())
+        return (
+            Partner.objects.for_user(self.request.user).select_related("parent").prefetch_related(citations_prefetch())
+        )

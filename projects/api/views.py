@@ -8,6 +8,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from core.api.queryparams import StrictQueryParamsMixin
+from core.api.renderers import CSVTable, csv_table_response
+from core.api.views import CSVStreamMixin, ETagMixin, TrackerViewSet
 from partners.models import Partner
 from projects.api.serializers import (
     ActivitySerializer,
@@ -21,43 +24,34 @@ from projects.api.serializers import (
 )
 from projects.filtersets import ActivityFilterSet, ProjectFilterSet, ProjectReportFilterSet
 from projects.iati import iati_activities_chunks, iati_errors_document
-from projects.models import PROJECT_CURSOR_KEYS, Activity, Citation, Field, Program, Project, Source
+from projects.models import PROJECT_CURSOR_KEYS, Activity, Field, Program, Project, Source
 from projects.selectors import (
     DIMENSIONS,
     PROJECT_LIST_VALUES,
     ReportError,
+    citations_prefetch,
     project_api_rows,
     report_counts,
     report_matrix,
     report_parse_group_by,
     report_timeline,
 )
-from tracker.api import CSVStreamMixin, CSVTable, ETagMixin, csv_table_response
-from tracker.queryparams import StrictQueryParamsMixin
-
-
-def _citations():
-    return Prefetch("citations", queryset=Citation.objects.select_related("source"))
 
 
 def _names(objects):
     return "; ".join(o.name for o in objects)
 
 
-class TrackerViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
-    lookup_field = "slug"
-
-
 class FieldViewSet(TrackerViewSet):
     serializer_class = FieldSerializer
-    queryset = Field.objects.prefetch_related(_citations())
+    queryset = Field.objects.prefetch_related(citations_prefetch())
     filterset_fields = []
     csv_columns = [("slug", lambda o: o.slug), ("name", lambda o: o.name), ("name_ja", lambda o: o.name_ja)]
 
 
 class ProgramViewSet(TrackerViewSet):
     serializer_class = ProgramSerializer
-    queryset = Program.objects.prefetch_related(_citations())
+    queryset = Program.objects.prefetch_related(citations_prefetch())
     filterset_fields = []
     csv_columns = [
         ("slug", lambda o: o.slug),
@@ -114,7 +108,7 @@ class ProjectViewSet(TrackerViewSet):
         )
         if getattr(getattr(self.request, "accepted_renderer", None), "format", None) == "csv":
             return queryset  # the CSV columns show neither activities nor citations
-        return queryset.prefetch_related("activities", _citations())
+        return queryset.prefetch_related("activities", citations_prefetch())
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "json":
@@ -153,7 +147,11 @@ class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewset
     ]
 
     def get_queryset(self):
-        return Activity.objects.for_user(self.request.user).select_related("project").prefetch_related(_citations())
+        return (
+            Activity.objects.for_user(self.request.user)
+            .select_related("project")
+            .prefetch_related(citations_prefetch())
+        )
 
 
 class _ReportSchema(AutoSchema):

@@ -38,11 +38,15 @@ def remove_search_index(apps, schema_editor):
 
 
 def fill_search_documents(apps, schema_editor):
-    from projects.search import project_search_document
-
+    # The document as it was made when this migration was written (0008 rebuilds it by
+    # today's rule): this migration's historical models, not today's code.
     Project = apps.get_model("projects", "Project")
     for project in Project.objects.prefetch_related("partners", "fields"):
-        Project.objects.filter(pk=project.pk).update(search_document=project_search_document(project))
+        parts = [project.title, project.description]
+        for related in [*project.partners.all(), *project.fields.all()]:
+            parts += [related.name, related.name_ja]
+        document = " ".join(p for p in parts if p)
+        Project.objects.filter(pk=project.pk).update(search_document=document)
 
 
 Migration.operations += [

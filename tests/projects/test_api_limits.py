@@ -10,11 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from projects.api.serializers import MAX_LIST_VALUES
-from projects.filtersets import MAX_FILTER_VALUES
+from core.api.parsers import MAX_JSON_DEPTH
+from core.api.serializers import MAX_LIST_VALUES
+from core.filtersets import MAX_FILTER_VALUES, MAX_SEARCH_TERMS
 from projects.models import Project
-from projects.search import MAX_SEARCH_TERMS
-from tracker.parsers import MAX_JSON_DEPTH
 
 pytestmark = pytest.mark.django_db
 

@@ -24,15 +24,17 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIClient
 
+from core.api.pagination import CachedCountPaginator
+from core.api.renderers import ORJSONRenderer
+from core.cache.front import ResponseCacheFront
+from core.cache.responses import APIResponseCacheMiddleware
+from core.cache.version import bump_now
 from partners.models import Partner
 from projects.api.serializers import ProjectSerializer
 from projects.api.views import ProjectViewSet
 from projects.models import Activity, Citation, Project, Source
 from tests.projects.test_admin import _confirm, _import, _project_post, _url
 from tests.services import REDIS_URL
-from tracker.apicache import APIResponseCacheMiddleware, CachedCountPaginator, ORJSONRenderer
-from tracker.cachefront import ResponseCacheFront
-from tracker.dataversion import bump_now
 
 pytestmark = pytest.mark.django_db
 
@@ -506,14 +508,14 @@ class TestTheWSGIFront:
 
 
 class TestTheVersionWatch:
-    """tracker.cachefront.VersionWatch against the real Redis: a change of the version
+    """core.cache.front.VersionWatch against the real Redis: a change of the version
     key by any other client is known at the next request, without asking."""
 
     @pytest.fixture
     def watch(self, request):
         import redis
 
-        from tracker.cachefront import VersionWatch
+        from core.cache.front import VersionWatch
 
         prefix = _redis_cache(request)["default"]["KEY_PREFIX"]
         key = f"{prefix}:1:tracker:data-version"

@@ -18,10 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from core.admin import ImportUploadStorage
+from core.filtersets import MAX_SEARCH_TERMS
+from core.resources import IMPORT_MAX_ROWS
 from partners.models import Partner
-from projects.admin import MAX_SEARCH_TERMS, ImportUploadStorage
 from projects.models import Activity, Citation, Field, Program, Project, Source
-from projects.resources import IMPORT_MAX_ROWS
 from projects.search import project_search_document
 from tests.conftest import make_project
 from tests.fuzz.snapshot import changed_tables, db_snapshot
@@ -241,17 +242,17 @@ class TestWhatAConfirmationWrites:
             return sorted(found)
 
         history = "simple_history.models.HistoricalRecords"
-        assert receivers(post_save, Project) == [f"{history}.post_save", "tracker.dataversion.data_changed"]
+        assert receivers(post_save, Project) == ["core.cache.version.data_changed", f"{history}.post_save"]
         assert receivers(post_save, Partner) == [
+            "core.cache.version.data_changed",
             "projects.signals.refresh_after_rename",
             f"{history}.post_save",
-            "tracker.dataversion.data_changed",
         ]
         for through in (Project.partners.through, Project.fields.through):
             assert receivers(m2m_changed, through) == [
+                "core.cache.version._m2m_changed",
                 "projects.signals.refresh_after_membership_change",
                 f"{history}.m2m_changed",
-                "tracker.dataversion._m2m_changed",
             ]
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from projects.models import MAX_YEAR, MIN_YEAR, Activity, Citation, Project
+from core.models import MAX_YEAR, MIN_YEAR
+from projects.models import Activity, Citation, Project
 
 
 def _project(program, **kwargs):

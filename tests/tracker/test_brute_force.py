@@ -105,7 +105,7 @@ def test_a_client_cannot_choose_its_address_by_sending_x_forwarded_for(editor, s
     ],
 )
 def test_the_client_address_is_the_one_the_first_trusted_proxy_saw(settings, rf, count, remote, forwarded, expected):
-    from tracker.security import client_ip_address
+    from core.security import client_ip_address
 
     settings.AXES_IPWARE_PROXY_COUNT = count
     request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)

@@ -8,10 +8,11 @@ import pytest
 from redis.exceptions import ResponseError
 from rest_framework.test import APIClient
 
+from core.cache import health as cachehealth
+from core.cache import responses as apicache
+from core.cache.front import ResponseCacheFront
 from projects.models import Project
 from tests.projects.test_fast_paths import _redis_cache, _wsgi_get
-from tracker import apicache, cachehealth
-from tracker.cachefront import ResponseCacheFront
 
 # Imported here, not in a test: its django.setup() configures logging afresh, which would
 # remove the handler caplog captures with.
@@ -52,7 +53,7 @@ def _requests(editor, n=10):
 
 
 def _tracker_records(caplog):
-    return [r for r in caplog.records if r.name.startswith("tracker") and r.levelno >= logging.WARNING]
+    return [r for r in caplog.records if r.name.startswith("core") and r.levelno >= logging.WARNING]
 
 
 def _messages(caplog):

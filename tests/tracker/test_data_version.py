@@ -14,12 +14,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from core.cache import responses as apicache
+from core.cache.front import ResponseCacheFront
+from core.cache.version import COUNTER, VERSION_KEY, VersionFloor, _database_number, floor
 from projects.models import Project
 from tests.projects.test_fast_paths import _redis_cache, _wsgi_get
 from tests.services import REDIS_URL
-from tracker import apicache
-from tracker.cachefront import ResponseCacheFront
-from tracker.dataversion import COUNTER, VERSION_KEY, VersionFloor, _database_number, floor
 
 LIST = "/api/v1/projects/"
 QUERY = "page_size=50"
@@ -237,7 +237,7 @@ class TestTheNumbers:
 
 
 def test_a_version_watch_with_a_floor_refuses_an_older_version_after_reconnecting(redis_cache, db):
-    from tracker.cachefront import VersionWatch
+    from core.cache.front import VersionWatch
 
     raw, prefix = redis_cache
     key = _version_key(prefix)

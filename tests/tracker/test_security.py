@@ -1,10 +1,10 @@
-"""tracker/security.py: the security headers on every response, whatever produced it."""
+"""core/security.py: the security headers on every response, whatever produced it."""
 
 import pytest
 from django.http import HttpResponse, HttpResponseServerError
 from django.test import RequestFactory
 
-from tracker.security import SecurityHeadersMiddleware, content_security_policy
+from core.security import SecurityHeadersMiddleware, content_security_policy
 
 # Once per CI run: security settings and headers.
 pytestmark = pytest.mark.engines("once")

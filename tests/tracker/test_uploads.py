@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import Workbook
 
+from core.forms import IMPORT_MAX_BYTES, IMPORT_MAX_UNPACKED_BYTES
 from partners.models import Partner
-from projects.forms import IMPORT_MAX_BYTES, IMPORT_MAX_UNPACKED_BYTES
 from projects.models import Project
 from tests.fuzz.snapshot import changed_tables, db_snapshot
 

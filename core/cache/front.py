@@ -2,7 +2,7 @@
 while Redis keeps every worker told of the data version (issue 5).
 
 tracker.wsgi wraps the application in ResponseCacheFront. For a request the response
-cache may answer (tracker.apicache.response_key), the front looks in its process's copy
+cache may answer (core.cache.responses.response_key), the front looks in its process's copy
 of the entries APIResponseCacheMiddleware stored in Redis. An entry is good only for the
 data version it was made under, and the front knows the current version without asking
 Redis on every request: its connection subscribes to changes of the version key
@@ -12,14 +12,14 @@ the write that bumped the version, so it is on its way to every server before th
 write's own HTTP response is; the front reads what has arrived (one non-blocking read)
 before it answers. A connection that breaks, or a push it cannot read, drops the
 process's copy: the next request asks Redis again, and checks the version it gets
-against the database's (tracker.dataversion.VersionFloor), since a Redis that restarted
+against the database's (core.cache.version.VersionFloor), since a Redis that restarted
 from an old snapshot brings back an old version with the entries made under it.
 
 A hit costs that read and a dictionary lookup; a local miss fetches the entry from
 Redis (one round trip); a miss there goes to Django, with the version passed along.
 Where the cache is not a single plain `redis://` server (local memory, TLS, several
 servers), or API_FRONT_CACHE_BYTES is 0, the front asks the cache on every request
-instead (tracker.apicache.lookup): one round trip, and no reliance on the push arriving
+instead (core.cache.responses.lookup): one round trip, and no reliance on the push arriving
 before the next request.
 """
 
@@ -35,8 +35,9 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisSerializer
 from django.db import DatabaseError
 
-from tracker import apicache, cachehealth
-from tracker.dataversion import VERSION_KEY, floor
+from core.cache import health as cachehealth
+from core.cache import responses as apicache
+from core.cache.version import VERSION_KEY, floor
 
 _SERIALIZER = RedisSerializer()
 
@@ -102,7 +103,7 @@ def _parse(buf: bytes, pos: int):
 
 class VersionWatch:
     """One process's (one thread's) connection to Redis, subscribed to the version key.
-    With a `floor` (tracker.dataversion.VersionFloor), each version read from Redis is
+    With a `floor` (core.cache.version.VersionFloor), each version read from Redis is
     checked against it, and each new connection has it checked against the database."""
 
     def __init__(self, location, full_key, timeout=2.0, floor=None):

@@ -22,13 +22,13 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from tracker import cachehealth
+from core.cache import health as cachehealth
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "tracker:data-version"
 # The database's counter: a sequence on PostgreSQL, a table of one row on SQLite.
-COUNTER = "projects_data_version"
+COUNTER = "core_data_version"
 
 
 def _database_number(*, above: int | None = None) -> int:

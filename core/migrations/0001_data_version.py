@@ -1,4 +1,4 @@
-"""The database's counter for the data version (tracker/dataversion.py): a sequence on
+"""The database's counter for the data version (core/cache/version.py): a sequence on
 PostgreSQL (nextval is not undone by a rollback and makes no writer wait for another), a
 table of one row on SQLite. Neither is a model's table, so `flush` leaves it alone. It
 starts at the clock's nanoseconds, above every version the cache can hold from before,
@@ -8,7 +8,7 @@ import time
 
 from django.db import migrations
 
-COUNTER = "projects_data_version"
+COUNTER = "core_data_version"
 
 
 def create_counter(apps, schema_editor):
@@ -31,9 +31,8 @@ def drop_counter(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("projects", "0007_link_ids"),
-    ]
+    initial = True
+    dependencies = []
 
     operations = [
         migrations.RunPython(create_counter, drop_counter),

@@ -20,7 +20,7 @@ def bad_request(request, exception):
     if not _is_api(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        from tracker.api import PayloadTooLarge
+        from core.api.exceptions import PayloadTooLarge
 
         return _api_error(413, "too_large", str(PayloadTooLarge().detail))
     return _api_error(400, "bad_request", "The request could not be understood.")

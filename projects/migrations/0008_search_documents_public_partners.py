@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("partners", "0001_initial"),
-        ("projects", "0008_data_version"),
+        ("projects", "0007_link_ids"),
     ]
 
     operations = [

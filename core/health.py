@@ -1,7 +1,7 @@
 """/healthz: whether this app server can reach its database and its cache.
 
 Load balancers poll it; it answers 503 when either is down so traffic moves elsewhere.
-An unreachable cache is logged once an outage (tracker.cachehealth), not once a poll.
+An unreachable cache is logged once an outage (core.cache.health), not once a poll.
 """
 
 import logging
@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from tracker import cachehealth
+from core.cache import health as cachehealth
 
 logger = logging.getLogger(__name__)
 

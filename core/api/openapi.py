@@ -2,9 +2,9 @@
 conditional-request headers, and the pagination parameters' bounds.
 
 drf-spectacular documents each view's success response from its serializer; what it
-cannot see is what the API's plumbing adds around every view (tracker.api: the error
+cannot see is what the API's plumbing adds around every view (core.api: the error
 shape, 304/412 from ETags, 409 for protected deletes, 429 from throttling, 503 from
-tracker.db_errors). A postprocessing hook adds those to every operation, so the schema
+core.db_errors). A postprocessing hook adds those to every operation, so the schema
 lists every response a client can get and a schema-driven fuzzer can hold us to it.
 """
 
@@ -87,7 +87,7 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             if method == "get" and {} not in operation.get("security", [{}]):
-                # Anyone may read published data (tracker.api.ReadOrModelPermissions).
+                # Anyone may read published data (core.api.ReadOrModelPermissions).
                 operation["security"].append({})
             responses = operation.setdefault("responses", {})
             for response in responses.values():

@@ -5,26 +5,10 @@ from django import template
 from django.urls import translate_url
 from django.utils.translation import get_language, get_language_info
 
-from projects.models import Activity
+from core.i18n import is_japanese, localname
 
 register = template.Library()
-
-
-def _is_japanese():
-    return (get_language() or "").split("-")[0] == "ja"
-
-
-@register.filter
-def localname(obj):
-    """The Japanese name on Japanese pages where there is one, the English name otherwise.
-    Works on model instances and on the dicts the report selectors return."""
-    if obj is None:
-        return ""
-    if isinstance(obj, dict):
-        name, name_ja = obj.get("name", ""), obj.get("name_ja", "")
-    else:
-        name, name_ja = getattr(obj, "name", str(obj)), getattr(obj, "name_ja", "")
-    return name_ja if name_ja and _is_japanese() else name
+register.filter("localname", localname)
 
 
 @register.filter
@@ -38,14 +22,14 @@ def othername(obj):
         name, name_ja = getattr(obj, "name", ""), getattr(obj, "name_ja", "")
     if not name_ja or name_ja == name:
         return ""
-    return name if _is_japanese() else name_ja
+    return name if is_japanese() else name_ja
 
 
 @register.filter
-def activity_date(activity: Activity):
+def activity_date(activity):
     """A date to the precision the source gives: 2014, March 2014, 5 March 2014, or
     2014年3月5日 on Japanese pages."""
-    if not _is_japanese():
+    if not is_japanese():
         return activity.date_display
     text = f"{activity.year}年"
     if activity.month is not None:

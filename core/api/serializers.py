@@ -1,0 +1,247 @@
+"""The serializer fields and base every app's API is built on: JSON types kept strict, the
+model's own rules run on every write, related records written as slugs and read as
+objects, and bounded lists."""
+
+import copy
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django_countries import countries
+from django_countries.serializers import CountryFieldMixin
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
+
+from core.models import MAX_YEAR, MIN_YEAR, SLUG_RE
+
+YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
+
+
+# At most this many values in any list a client writes (partners, fields, co-operating
+# countries): each value is looked up, and an unbounded list is an unbounded cost.
+MAX_LIST_VALUES = 100
+
+
+class StrictTypeMixin:
+    """JSON has types: a title is a string, a year a number, a flag true or false. DRF
+    would turn 2015 into "2015" or "true" into True; here the wrong type is a 400."""
+
+    json_types = (str,)
+    type_message = "A string is required."
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) and bool not in self.json_types or not isinstance(data, self.json_types):
+            raise serializers.ValidationError(self.type_message, code="invalid_type")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictTypeMixin, serializers.CharField):
+    pass
+
+
+class StrictSlugField(StrictTypeMixin, serializers.SlugField):
+    pass
+
+
+class StrictURLField(StrictTypeMixin, serializers.URLField):
+    pass
+
+
+class StrictIntegerField(StrictTypeMixin, serializers.IntegerField):
+    json_types = (int,)
+    type_message = "A whole number is required."
+
+
+class StrictBooleanField(StrictTypeMixin, serializers.BooleanField):
+    json_types = (bool,)
+    type_message = "true or false is required."
+
+
+class ModelRulesSerializer(CountryFieldMixin, serializers.HyperlinkedModelSerializer):
+    """Runs the model's own rules (clean() and its constraints) on the incoming values, so
+    the API refuses what the admin refuses, one message per field; records the user in
+    the change history. Values must have their JSON type (StrictTypeMixin)."""
+
+    serializer_field_mapping = {
+        **serializers.HyperlinkedModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
+        models.URLField: StrictURLField,
+        models.IntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.SmallIntegerField: StrictIntegerField,
+        models.BigIntegerField: StrictIntegerField,
+        models.BooleanField: StrictBooleanField,
+    }
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        many = {f.name for f in model._meta.many_to_many}
+        candidate = copy.copy(self.instance) if self.instance is not None else model()
+        for name, value in attrs.items():
+            if name not in many:
+                setattr(candidate, name, value)
+        try:
+            candidate.full_clean(exclude=[*many, *self._excluded_from_clean()], validate_unique=False)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+    def _excluded_from_clean(self):
+        return []
+
+    def _user(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    def create(self, validated_data):
+        many = {
+            f.name: validated_data.pop(f.name) for f in self.Meta.model._meta.many_to_many if f.name in validated_data
+        }
+        instance = self.Meta.model(**validated_data)
+        instance._history_user = self._user()
+        instance.save()
+        for name, values in many.items():
+            getattr(instance, name).set(values)
+        return instance
+
+    def update(self, instance, validated_data):
+        instance._history_user = self._user()
+        return super().update(instance, validated_data)
+
+
+STRING_SCHEMA = {"type": "string"}
+
+
+NULLABLE_STRING_SCHEMA = {"type": "string", "nullable": True}
+
+
+class BoundedManyRelatedField(serializers.ManyRelatedField):
+    """A list of related records of at most MAX_LIST_VALUES, refused before any is looked up."""
+
+    default_error_messages = {"max_length": f"At most {MAX_LIST_VALUES} values."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > MAX_LIST_VALUES:
+            self.fail("max_length")
+        return super().to_internal_value(data)
+
+
+class BoundedManyRelatedFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.api.serializers.BoundedManyRelatedField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "array", "items": auto_schema._map_serializer_field(self.target.child_relation, direction)}
+        if direction == "request":
+            schema["maxItems"] = MAX_LIST_VALUES
+        return schema
+
+
+class StrictSlugRelatedField(serializers.SlugRelatedField):
+    """A related record named by its slug. Only a slug can name a record: anything else
+    (a number, NUL bytes the database would refuse) gets the same message as a slug that
+    names nothing."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs.update({key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS})
+        return BoundedManyRelatedField(**list_kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            # DRF would read "" as null; here null is null and "" is a mistake.
+            raise serializers.ValidationError("Give a slug (or null where the field may be empty).", code="blank")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not SLUG_RE.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
+        return super().to_internal_value(data)
+
+
+class SlugRefField(StrictSlugRelatedField):
+    """A related record: written as its slug, read as an object with its slug and names
+    (`represent` gives the object's keys and how to read each)."""
+
+    def __init__(self, *, represent, **kwargs):
+        self.represent = represent
+        super().__init__(**kwargs)
+
+    def to_representation(self, obj):
+        return {key: read(obj) for key, (read, _) in self.represent.items()}
+
+    def response_schema(self):
+        return {
+            "type": "object",
+            "properties": {key: schema for key, (_, schema) in self.represent.items()},
+            "required": list(self.represent),
+        }
+
+
+class SlugRefFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.api.serializers.SlugRefField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return {"type": "string", "pattern": f"^{SLUG_RE.pattern}$", "description": "The slug of the record."}
+        return self.target.response_schema()
+
+
+def attr_reader(name):
+    return lambda obj: getattr(obj, name)
+
+
+NAMED_REF = {"slug": (attr_reader("slug"), STRING_SCHEMA), "name": (attr_reader("name"), STRING_SCHEMA)}
+
+
+NAMED_JA_REF = {**NAMED_REF, "name_ja": (attr_reader("name_ja"), STRING_SCHEMA)}
+
+
+class CountryListField(serializers.ListField):
+    """Writes ISO codes; reads them with their names."""
+
+    child = serializers.ChoiceField(choices=list(countries))
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_LIST_VALUES)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = [c for c in data.split(",") if c]
+        if isinstance(data, list) and len(data) > MAX_LIST_VALUES:
+            self.fail("max_length", max_length=MAX_LIST_VALUES)
+        return super().to_internal_value([str(c).strip().upper() for c in data] if isinstance(data, list) else data)
+
+    def to_representation(self, value):
+        return [{"code": c.code, "name": c.name} for c in value]
+
+
+class CountryListFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.api.serializers.CountryListField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return {"type": "array", "items": {"$ref": "#/components/schemas/CountryEnum"}, "maxItems": MAX_LIST_VALUES}
+        return {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": STRING_SCHEMA, "name": STRING_SCHEMA},
+                "required": ["code", "name"],
+            },
+        }
+
+
+class NamedRefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    name_ja = serializers.CharField(required=False)

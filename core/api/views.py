@@ -1,0 +1,125 @@
+"""The viewset base of the API: ETags with If-Match (optimistic locking for writes),
+streaming CSV, and refused unknown query parameters."""
+
+import csv
+import hashlib
+import json
+
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from rest_framework import exceptions, status, viewsets
+from rest_framework.response import Response
+
+from core.api.exceptions import PreconditionFailed
+from core.api.queryparams import StrictQueryParamsMixin
+from core.api.renderers import CSVRenderer, EchoWriter, csv_cell
+from core.cache.responses import etag_matches
+
+
+class CSVStreamMixin:
+    """A list endpoint asked for CSV streams every matching row (no paging), with the
+    viewset's `csv_columns`: (header, function of the object) pairs, names beside codes."""
+
+    csv_columns = ()
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if getattr(self, "action", None) == "list":
+            return renderers
+        return [r for r in renderers if not isinstance(r, CSVRenderer)]
+
+    def list(self, request, *args, **kwargs):
+        if getattr(request.accepted_renderer, "format", None) != "csv":
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        paging = self.paginator is not None and any(
+            request.query_params.get(name) not in (None, "")
+            for name in (self.paginator.page_query_param, self.paginator.page_size_query_param)
+        )
+        # Without page or page_size, CSV is the whole selection, streamed; with them, that page.
+        rows = self.paginate_queryset(queryset) if paging else queryset.iterator(chunk_size=2000)
+        writer = csv.writer(EchoWriter())
+
+        def lines():
+            yield writer.writerow([header for header, _ in self.csv_columns])
+            for obj in rows:
+                yield writer.writerow([csv_cell(get(obj)) for _, get in self.csv_columns])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        name = self.get_queryset().model._meta.verbose_name_plural
+        response["Content-Disposition"] = f'attachment; filename="{str(name).replace(" ", "-")}.csv"'
+        return response
+
+
+def etag_for(instance, data=None):
+    version = getattr(instance, "version", None)
+    if version is not None:
+        return f'"{instance._meta.model_name}-{instance.pk}-v{version}"'
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+class ETagMixin:
+    """Detail responses carry an ETag; If-None-Match answers 304. PUT, PATCH and DELETE
+    with an If-Match that no longer matches answer 412 and change nothing: the row is
+    locked, checked and written in one transaction, so two clients cannot both win.
+    Writes record the API user in the change history."""
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
+        etag = etag_for(instance, data)
+        if etag_matches(request.headers.get("If-None-Match"), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
+
+    def _locked_object(self, request):
+        """The record, re-read under a row lock. Deleted while this request waited for
+        the lock: 412 when the client said which version it meant to change, else 404."""
+        instance = self.get_object()
+        locked = type(instance).objects.select_for_update().filter(pk=instance.pk).first()
+        if locked is None:
+            if request.headers.get("If-Match") is not None:
+                raise PreconditionFailed("The record was deleted since you read it (If-Match names no current record).")
+            raise exceptions.NotFound("The record was deleted while this request waited for it.")
+        return locked
+
+    def _check_if_match(self, request, locked):
+        header = request.headers.get("If-Match")
+        if header is None:
+            return
+        if not header.strip():
+            raise exceptions.ValidationError({"If-Match": ["Give the ETag you read, or leave the header out."]})
+        current = etag_for(locked, None if hasattr(locked, "version") else self.get_serializer(locked).data)
+        if not etag_matches(header, current):
+            raise PreconditionFailed()
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        with transaction.atomic():
+            instance = self._locked_object(request)
+            serializer = self.get_serializer(instance, data=request.data, partial=partial)
+            # A payload that could never be written is a 400 whatever the ETag says.
+            serializer.is_valid(raise_exception=True)
+            self._check_if_match(request, instance)
+            instance._history_user = request.user
+            saved = serializer.save()
+            saved.refresh_from_db()
+            data = self.get_serializer(saved).data
+        return Response(data, headers={"ETag": etag_for(saved, data)})
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            instance = self._locked_object(request)
+            self._check_if_match(request, instance)
+            instance._history_user = request.user
+            instance.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            serializer.save()
+
+
+class TrackerViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+    lookup_field = "slug"

@@ -1,0 +1,16 @@
+"""Dates to the precision a source gives: a year, a month or a day."""
+
+import calendar
+
+# English month names, as the sources write dates (calendar.month_name formats a date
+# for every lookup).
+MONTH_NAMES = tuple(calendar.month_name)
+
+
+def activity_date_display(year, month, day) -> str:
+    """An activity's date to the precision the source gives ("2014", "July 2014", "3 July 2014")."""
+    if month is None:
+        return str(year)
+    if day is None:
+        return f"{MONTH_NAMES[month]} {year}"
+    return f"{day} {MONTH_NAMES[month]} {year}"

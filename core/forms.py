@@ -1,0 +1,285 @@
+"""The forms several apps' admins share: optimistic locking for records two editors may
+open at once, and the spreadsheet import form that refuses a file it cannot import,
+saying why."""
+
+import codecs
+import io
+import zipfile
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.forms import ImportForm
+
+from core.resources import IMPORT_MAX_ROWS, TooManyRows, is_empty_row
+
+
+class OptimisticLockForm(forms.ModelForm):
+    """Carries the version the editor loaded; a save is refused when the stored version
+    has moved on since (someone else saved in between). The stored row is locked
+    (`select_for_update`) inside the admin's transaction, so the check and the save
+    cannot be split by another save."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The stored version, not the instance's: a revert form holds an old copy.
+            stored = type(self.instance).objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            self.fields["loaded_version"].initial = stored
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk:
+            return cleaned
+        model = type(self.instance)
+        stored = model.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+        if stored is None:
+            # Deleted while the form was open (or while this save waited for the lock):
+            # saving would create it again.
+            raise ValidationError(
+                _("This %(model)s was deleted since you opened it. Your changes were not saved.")
+                % {"model": model._meta.verbose_name},
+                code="deleted",
+            )
+        loaded = cleaned.get("loaded_version")
+        if stored is not None and loaded != stored:
+            last = self.instance.history.order_by("-history_date").select_related("history_user").first()
+            who = last.history_user.get_username() if last and last.history_user else _("another user")
+            when = formats.date_format(last.history_date, "DATETIME_FORMAT") if last else ""
+            raise ValidationError(
+                _(
+                    "This %(model)s was changed by %(who)s at %(when)s since you opened it. Your changes were "
+                    "not saved: reload the page to see the latest version, then make your changes again."
+                )
+                % {"model": model._meta.verbose_name, "who": who, "when": when},
+                code="stale",
+            )
+        return cleaned
+
+
+# An import file larger than this is refused before it is read: the file waits in the
+# cache between preview and confirmation, and a spreadsheet of the tracker's size is a
+# few hundred kilobytes.
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+
+
+# An XLSX file is a zip archive; refuse one that would unpack to more than this (a small
+# file can hide a huge workbook). A workbook of IMPORT_MAX_ROWS ordinary rows unpacks to a
+# few megabytes; this much text still imports well inside a server worker's time limit.
+IMPORT_MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+
+
+def _size(n):
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+class SpreadsheetImportForm(ImportForm):
+    """The admin's import form, refusing with a message that names the problem a file
+    that is too large, of the wrong type, wrongly encoded, unreadable, whose columns are
+    not the resource's, with more rows than an import may have (IMPORT_MAX_ROWS), with
+    no rows but empty ones (or an empty row between the records), or with two rows for
+    one record, before anything is read into the database."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self._formats = formats
+        self._resources = resources
+        self.dataset = None
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError(
+                _("The file is %(size)s; an import file may be at most %(limit)s. Split it into smaller files.")
+                % {"size": _size(upload.size), "limit": _size(IMPORT_MAX_BYTES)},
+                code="too_large",
+            )
+        if upload.size == 0:
+            raise ValidationError(_("The file is empty."), code="empty")
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("import_file")
+        try:
+            format_class = self._formats[int(cleaned.get("format"))]
+            resource_class = self._resources[int(cleaned.get("resource") or 0)]
+        except (TypeError, ValueError, IndexError):
+            return cleaned  # the format and resource fields report their own errors
+        if upload is None:
+            return cleaned
+        try:
+            self.dataset = self._read(upload, format_class())
+            self._check_columns(resource_class)
+        except ValidationError as exc:
+            self.add_error("import_file", exc)
+        finally:
+            upload.seek(0)
+        return cleaned
+
+    def _read(self, upload, input_format):
+        name = upload.name or ""
+        extension = input_format.get_extension()
+        title = input_format.get_title().upper()
+        if not name.lower().endswith(f".{extension}"):
+            raise ValidationError(
+                _("“%(name)s” is not a %(format)s file: its name should end in .%(ext)s. Choose a %(format)s "
+                  "file, or the format that matches the file.")
+                % {"name": name, "format": title, "ext": extension},
+                code="wrong_type",
+            )  # fmt: skip
+        upload.seek(0)
+        data = upload.read()
+        if input_format.is_binary():
+            return self._read_xlsx(data, input_format, name)
+        return self._read_text(data, input_format, name)
+
+    def _read_text(self, data, input_format, name):
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            raise ValidationError(
+                _("“%(name)s” is UTF-16 (or UTF-32) text; save it as “CSV UTF-8” and import that file.")
+                % {"name": name},
+                code="encoding",
+            )
+        if b"\x00" in data:
+            raise ValidationError(
+                _("“%(name)s” contains NUL bytes: it is a binary file (or UTF-16 text), not a CSV file.")
+                % {"name": name},
+                code="binary",
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ValidationError(
+                _("“%(name)s” is not UTF-8 text: byte 0x%(byte)02x on line %(line)s cannot be read (a Latin-1 or "
+                  "Windows file?). Save it as “CSV UTF-8” and import that file.")
+                % {"name": name, "byte": data[exc.start], "line": line},
+                code="encoding",
+            ) from None  # fmt: skip
+        try:
+            return input_format.create_dataset(text)
+        except TooManyRows as exc:
+            raise _too_many_rows(exc) from None
+        except Exception as exc:  # tablib and the csv module raise several types
+            raise ValidationError(
+                _("“%(name)s” could not be read as CSV: %(problem)s. Every row must have as many cells as the header.")
+                % {"name": name, "problem": _describe(exc)},
+                code="malformed",
+            ) from None
+
+    def _read_xlsx(self, data, input_format, name):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+            raise ValidationError(
+                _("“%(name)s” is not a valid XLSX workbook (the file is damaged or of another type). Save it again "
+                  "from your spreadsheet program as “Excel Workbook (.xlsx)”.")
+                % {"name": name},
+                code="malformed",
+            ) from None  # fmt: skip
+        if unpacked > IMPORT_MAX_UNPACKED_BYTES:
+            raise ValidationError(
+                _("“%(name)s” unpacks to %(size)s; a workbook may unpack to at most %(limit)s.")
+                % {"name": name, "size": _size(unpacked), "limit": _size(IMPORT_MAX_UNPACKED_BYTES)},
+                code="too_large",
+            )
+        try:
+            return input_format.create_dataset(data)
+        except TooManyRows as exc:
+            raise _too_many_rows(exc) from None
+        except Exception as exc:  # openpyxl raises many types for a damaged workbook
+            raise ValidationError(
+                _("“%(name)s” could not be read as an XLSX workbook: %(problem)s.")
+                % {"name": name, "problem": _describe(exc)},
+                code="malformed",
+            ) from None
+
+    def _check_columns(self, resource_class):
+        headers = [str(h).strip() if h is not None else "" for h in (self.dataset.headers or [])]
+        if not headers or not any(headers):
+            raise ValidationError(_("The file has no header row: its first row must name the columns."), code="empty")
+        if not len(self.dataset):
+            empty = getattr(self.dataset, "empty_rows_at_end", 0)
+            if empty:
+                raise ValidationError(
+                    ngettext(
+                        "The file's only row under the header is empty: there is nothing to import.",
+                        "The file's %(count)s rows under the header are all empty: there is nothing to import.",
+                        empty,
+                    )
+                    % {"count": formats.number_format(empty, force_grouping=True)},
+                    code="empty",
+                )
+            raise ValidationError(_("The file has a header row but no rows to import."), code="empty")
+        resource = resource_class()
+        known = [f.column_name for f in resource.get_user_visible_fields()]
+        blank = [str(i + 1) for i, h in enumerate(headers) if not h]
+        if blank:
+            raise ValidationError(
+                _("Column %(numbers)s of the header row has no name.") % {"numbers": ", ".join(blank)},
+                code="columns",
+            )
+        duplicated = sorted({h for h in headers if headers.count(h) > 1})
+        unknown = [h for h in headers if h not in known]
+        missing = [c for c in getattr(resource, "required_columns", []) if c not in headers]
+        problems = []
+        if duplicated:
+            problems.append(_("column(s) named twice: %(names)s") % {"names": ", ".join(duplicated)})
+        if unknown:
+            problems.append(_("unknown column(s): %(names)s") % {"names": ", ".join(unknown)})
+        if missing:
+            problems.append(_("missing column(s): %(names)s") % {"names": ", ".join(missing)})
+        if problems:
+            raise ValidationError(
+                _("The file's columns do not fit: %(problems)s. The columns are: %(known)s.")
+                % {"problems": "; ".join(str(p) for p in problems), "known": ", ".join(known)},
+                code="columns",
+            )
+        self._check_rows(resource)
+
+    def _check_rows(self, resource):
+        # The first data row is line 2 of the file, as a spreadsheet program numbers it.
+        empty = [str(line) for line, row in enumerate(self.dataset, start=2) if is_empty_row(row)]
+        if empty:
+            raise ValidationError(
+                ngettext(
+                    "Line %(lines)s of the file is empty (line 1 is the header): delete the empty row, then import "
+                    "the file again.",
+                    "Lines %(lines)s of the file are empty (line 1 is the header): delete the empty rows, then import "
+                    "the file again.",
+                    len(empty),
+                )
+                % {"lines": ", ".join(empty[:10]) + (" …" if len(empty) > 10 else "")},
+                code="empty_rows",
+            )
+        problems = resource.file_problems(self.dataset)
+        if problems:
+            raise ValidationError(
+                _("The file cannot be imported: %(problems)s.") % {"problems": "; ".join(problems)}, code="duplicates"
+            )
+
+
+def _too_many_rows(exc):
+    limit = formats.number_format(IMPORT_MAX_ROWS, force_grouping=True)
+    if exc.count is None:
+        message = _(
+            "The file has more than %(limit)s rows; an import may have at most %(limit)s rows under the header. "
+            "Split it into smaller files."
+        ) % {"limit": limit}
+    else:
+        message = _(
+            "The file has %(count)s rows; an import may have at most %(limit)s rows under the header. Split it "
+            "into smaller files."
+        ) % {"count": formats.number_format(exc.count, force_grouping=True), "limit": limit}
+    return ValidationError(message, code="too_many_rows")
+
+
+def _describe(exc):
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "…"
