@@ -1,10 +1,17 @@
-"""What the apps' models share: the years and slugs every record may hold, a manager for
-reference data looked up by slug, and a field for ids the database keeps on a row."""
+"""What the apps' models share: the years and slugs every record may hold, the abstract
+bases (timestamps, a version every save moves forward, reference data named by slug), the
+visibility rules of published records, and a field for ids the database keeps on a row."""
 
 import json
 import re
 
+from django.contrib.auth import get_permission_codename
 from django.db import models
+from django.db.models import Q
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+
+from core.db import LinkIdArrays
 
 # The sane range for every year the tracker holds: the programs it records began in the
 # post-war era, and nothing is planned further ahead than this.
@@ -25,10 +32,110 @@ class SlugManager(models.Manager):
         return self.get(slug=slug)
 
 
+class PublishableQuerySet(models.QuerySet):
+    """Visibility of records with a `published` flag: published ones for everyone, drafts
+    too for an active user who may view the model (staff). Every view starts from
+    `public()` or `for_user()`, so none re-types the rule."""
+
+    # Where the flag is: on the record, or on the record it belongs to ("project__published").
+    published_lookup = "published"
+
+    def public_condition(self) -> Q:
+        """What makes a record public, as a condition on this queryset's model."""
+        return Q(**{self.published_lookup: True})
+
+    def public(self):
+        return self.filter(self.public_condition())
+
+    def sees_drafts(self, user) -> bool:
+        opts = self.model._meta
+        return (
+            user is not None
+            and user.is_active
+            and user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}")
+        )
+
+    def for_user(self, user):
+        """Everything for a user who sees drafts; the public records for anyone else."""
+        return self.all() if self.sees_drafts(user) else self.public()
+
+    def beyond_public(self, user):
+        """The records this user may see and the public may not; None where there can be
+        none (the user sees what the public sees)."""
+        return self.exclude(self.public_condition()) if self.sees_drafts(user) else None
+
+
+class TimestampedModel(models.Model):
+    """A record that keeps when it was created and last changed."""
+
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class VersionedModel(models.Model):
+    """A record with a version that every save moves forward: the forms, the API and the
+    imports compare the version a writer loaded with the stored one (optimistic locking)."""
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        # Count from the stored version, not this instance's (a revert from history saves
+        # an old copy, which may not know it is stored): every save moves it forward.
+        stored = None
+        if self.pk is not None:
+            stored = type(self)._base_manager.filter(pk=self.pk).values_list("version", flat=True).first()
+        if stored is not None or not self._state.adding:
+            self.version = (self.version if stored is None else stored) + 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
+
+    def last_change(self):
+        """The latest history record (django-simple-history's `history`), with its user."""
+        return self.history.order_by("-history_date", "-history_id").select_related("history_user").first()
+
+
+def changed_by_and_when(record) -> tuple[str, str]:
+    """Who made a history record and when, as a message about a stale version names them
+    ("another user", and no time, where the record or its user is gone)."""
+    who = record.history_user.get_username() if record and record.history_user else _("another user")
+    when = formats.date_format(record.history_date, "DATETIME_FORMAT") if record else ""
+    return who, when
+
+
+class ReferenceModel(models.Model):
+    """Reference data: a record named by its slug (its natural key, so fixtures name it),
+    with an English and a Japanese name, listed by name. A concrete model declares its
+    own `description` where its forms show it."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    name_ja = models.CharField(_("Japanese name"), max_length=200, blank=True)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+
+    objects = SlugManager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
 class LinkIdsField(models.Field):
     """Ids of related rows, kept on the row by the database (projects.facets): an array
-    on PostgreSQL, an unused empty text on SQLite. Never edited, never written by Django
-    with effect (a trigger sets it on every insert and update), never shown."""
+    on PostgreSQL, an unused empty text on SQLite (core.db.LinkIdArrays). Never edited,
+    never written by Django with effect (a trigger sets it on every insert and update),
+    never shown."""
 
     description = "Ids of linked rows, kept by the database"
 
@@ -39,7 +146,7 @@ class LinkIdsField(models.Field):
         super().__init__(*args, **kwargs)
 
     def db_type(self, connection):
-        return "bigint[]" if connection.vendor == "postgresql" else "text"
+        return LinkIdArrays.column_type(connection)
 
     def from_db_value(self, value, expression, connection):
         return value if isinstance(value, list) else []
@@ -50,9 +157,7 @@ class LinkIdsField(models.Field):
         return [int(v) for v in value or []]
 
     def get_db_prep_value(self, value, connection, prepared=False):
-        if connection.vendor != "postgresql":
-            return ""
-        return [int(v) for v in value or []]
+        return LinkIdArrays.db_value(value, connection)
 
     def value_to_string(self, obj):
         return json.dumps(self.value_from_object(obj) or [])

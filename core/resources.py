@@ -7,7 +7,7 @@ import operator
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import formats, timezone
 from django.utils.encoding import smart_str
@@ -19,6 +19,7 @@ from import_export.formats import base_formats
 from import_export.instance_loaders import BaseInstanceLoader
 
 from core.cache.version import data_changed
+from core.db import take_ids, update_rows
 
 # The most data rows one import may have. A larger file is refused when it is read, so an
 # import always finishes well inside a server worker's time limit (README, "Imports, bulk
@@ -794,8 +795,7 @@ class VersionCheckedResource(resources.ModelResource):
                     if getattr(field, "auto_now", False):
                         setattr(obj, field.attname, now)
         self.before_write(batch, created=created)
-        if created and self.links_first and connections[using].vendor == "postgresql":
-            _take_ids(model, batch, using)
+        if created and self.links_first and take_ids(model, batch, using=using):
             self._write_links(batch, using)
             model.objects.bulk_create(batch)
         elif created:
@@ -803,7 +803,7 @@ class VersionCheckedResource(resources.ModelResource):
                 model.objects.bulk_create(generation)
             self._write_links(batch, using)
         else:
-            _update_rows(model, batch, self._update_fields(), using)
+            update_rows(model, batch, self._update_fields(), using=using)
             self._write_links(batch, using)
         self._write_history(batch, created)
         self.after_write(batch, created=created)
@@ -887,50 +887,6 @@ def _version_number(raw):
     if not number.is_integer() or number < 1:
         return False
     return int(number)
-
-
-def _update_rows(model, objs, names, using, rows_per_statement=500):
-    """Write these fields of these records, a statement per few hundred records: an
-    UPDATE from a VALUES list. (QuerySet.bulk_update builds a CASE expression per record
-    and field, which costs more than the rest of an import together.)"""
-    connection = connections[using]
-    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info < (3, 33):
-        model.objects.using(using).bulk_update(objs, names)  # no UPDATE ... FROM before SQLite 3.33
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    fields = [model._meta.pk, *(model._meta.get_field(name) for name in names)]
-    for obj in objs:  # as bulk_update: a relation to a record saved since takes its id
-        obj._prepare_related_fields_for_save(operation_name="bulk_update", fields=fields[1:])
-    if connection.vendor == "postgresql":
-        # PostgreSQL gives a VALUES column the type of its values, and a column of NULLs none.
-        cells = [f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields]
-    else:
-        cells = ["%s"] * len(fields)
-    placeholder = f"({', '.join(cells)})"
-    columns = ", ".join(f"c{i}" for i in range(len(fields)))
-    assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields) if i)
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), rows_per_statement):
-            chunk = objs[start : start + rows_per_statement]
-            params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in chunk for f in fields]
-            cursor.execute(
-                f"WITH v({columns}) AS (VALUES {', '.join([placeholder] * len(chunk))}) "
-                f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quote(fields[0].column)} = v.c0",
-                params,
-            )
-
-
-def _take_ids(model, objs, using):
-    """Give new records their ids from the table's sequence (PostgreSQL), before they are
-    inserted."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, model._meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
 
 
 def _refers_to_unsaved(obj):

@@ -9,15 +9,9 @@ from partners.resources import PartnerResource
 from projects.models import Citation
 
 
-class PartnerForm(OptimisticLockForm):
-    class Meta:
-        model = Partner
-        fields = "__all__"
-
-
 @admin.register(Partner)
 class PartnerAdmin(SpreadsheetAdmin):
-    form = PartnerForm
+    form = OptimisticLockForm
     resource_classes = [PartnerResource]
     list_display = ["name", "name_ja", "kind", "country", "region", "asean_member", "parent", "published"]
     list_filter = ["kind", "region", "asean_member", "published"]

@@ -6,45 +6,16 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-
-def _sees_every_partner(user) -> bool:
-    return user is not None and user.is_active and user.has_perm("partners.view_partner")
+from core.models import PublishableQuerySet, ReferenceModel, SlugManager, TimestampedModel, VersionedModel
 
 
-class PartnerQuerySet(models.QuerySet):
-    """Visibility rules for partners.
-
-    Partners are reference data: a partner is public when it is published. Staff see
-    every partner, drafts included.
-    """
-
-    def public(self):
-        return self.filter(published=True)
-
-    def for_user(self, user):
-        if _sees_every_partner(user):
-            return self.all()
-        return self.public()
-
-    def beyond_public(self, user):
-        """The partners this user may see and the public may not; None where there can be
-        none (the user sees what the public sees)."""
-        if _sees_every_partner(user):
-            return self.exclude(published=True)
-        return None
-
-
-class PartnerManager(models.Manager.from_queryset(PartnerQuerySet)):
-    def get_by_natural_key(self, slug):
-        return self.get(slug=slug)
-
-
-class Partner(models.Model):
+class Partner(ReferenceModel, TimestampedModel, VersionedModel):
     """A partner military or organisation that receives capacity building assistance.
 
     A country's defence force (Vietnam), one of its services or agencies (the Philippine
     Air Force, whose parent is the Philippines' entry), or a regional organisation
-    (ASEAN). Country is ISO 3166-1 alpha-2; a regional organisation has none.
+    (ASEAN). Country is ISO 3166-1 alpha-2; a regional organisation has none. A partner
+    is public when it is published; staff see drafts too.
     """
 
     class Kind(models.TextChoices):
@@ -64,9 +35,6 @@ class Partner(models.Model):
         EUROPE = "europe", _("Europe")
         AMERICAS = "americas", _("Americas")
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
-    name_ja = models.CharField(_("Japanese name"), max_length=200, blank=True)
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.COUNTRY)
     country = CountryField(
         _("country"), blank=True, help_text=_("ISO 3166-1 alpha-2; empty for a regional organisation.")
@@ -86,15 +54,11 @@ class Partner(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     published = models.BooleanField(_("published"), default=True)
-    created = models.DateTimeField(_("created"), auto_now_add=True)
-    updated = models.DateTimeField(_("updated"), auto_now=True)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     history = HistoricalRecords()
-    objects = PartnerManager()
+    objects = SlugManager.from_queryset(PublishableQuerySet)()
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceModel.Meta):
         verbose_name = _("partner")
         verbose_name_plural = _("partners")
         constraints = [
@@ -110,27 +74,13 @@ class Partner(models.Model):
             ),
         ]
 
-    def __str__(self):
-        return self.name
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            # Count from the stored version, not this instance's (a revert from history
-            # saves an old copy): every save moves the version forward.
-            stored = type(self).objects.filter(pk=self.pk).values_list("version", flat=True).first()
-            self.version = (stored if stored is not None else self.version) + 1
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self):
         return reverse("partners:partner-detail", kwargs={"slug": self.slug})
 
     @property
     def is_public(self) -> bool:
-        """Whether everyone may see this partner (PartnerQuerySet.public)."""
+        """Whether everyone may see this partner (Partner.objects.public)."""
         return self.published
-
-    def natural_key(self):
-        return (self.slug,)
 
     def clean(self):
         ancestor = self.parent

@@ -57,15 +57,9 @@ def _set_status_action(status):
     return action
 
 
-class ProjectForm(OptimisticLockForm):
-    class Meta:
-        model = Project
-        fields = "__all__"
-
-
 @admin.register(Project)
 class ProjectAdmin(SpreadsheetAdmin):
-    form = ProjectForm
+    form = OptimisticLockForm
     resource_classes = [ProjectResource]
     list_display = ["title", "program", "partner_list", "field_list", "years", "status", "published", "updated"]
     list_filter = ["status", "published", ActiveInYearFilter, "program", "fields", "partners__region"]
@@ -127,19 +121,22 @@ class ActivityAdmin(HistoryAdmin):
         return obj.date_display
 
 
-@admin.register(Field)
-class FieldAdmin(HistoryAdmin):
+class ReferenceDataAdmin(HistoryAdmin):
+    """Fields and programs: named in two languages, found by name or slug, cited."""
+
     list_display = ["name", "name_ja", "slug"]
     search_fields = ["name", "name_ja", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Field)
+class FieldAdmin(ReferenceDataAdmin):
     inlines = [citations_inline(Citation, "field")]
 
 
 @admin.register(Program)
-class ProgramAdmin(HistoryAdmin):
+class ProgramAdmin(ReferenceDataAdmin):
     list_display = ["name", "name_ja", "start_year", "slug"]
-    search_fields = ["name", "name_ja", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
     inlines = [citations_inline(Citation, "program")]
 
 

@@ -1,22 +1,6 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, pre_migrate
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
-
-
-def _drop_span_rule(sender, using, **kwargs):
-    from projects.db_rules import span_rule_drop
-    from projects.facets import facets_drop
-
-    span_rule_drop(using=using)
-    facets_drop(using=using)
-
-
-def _create_span_rule(sender, using, **kwargs):
-    from projects.db_rules import span_rule_create
-    from projects.facets import facets_create
-
-    span_rule_create(using=using)
-    facets_create(using=using)
 
 
 def _ensure_roles(sender, using, apps=None, **kwargs):
@@ -51,8 +35,4 @@ class ProjectsConfig(AppConfig):
     def ready(self):
         from projects import signals  # noqa: F401  (connects the receivers)
 
-        # SQLite rebuilds tables during migrations; the span triggers would break that. The
-        # link-id triggers (PostgreSQL) name columns a migration may add or remove.
-        pre_migrate.connect(_drop_span_rule, sender=self, dispatch_uid="projects_drop_span_rule")
-        post_migrate.connect(_create_span_rule, sender=self, dispatch_uid="projects_create_span_rule")
         post_migrate.connect(_ensure_roles, dispatch_uid="projects_ensure_roles")

@@ -2,14 +2,29 @@
 
 A CHECK constraint cannot look at another table, so the rule is a set of triggers (on
 activities, and on projects whose years change) named like the other constraints:
-projects_activity_within_project_span; each raises an integrity error.
+projects_activity_within_project_span; each raises an integrity error. The two engines
+share no trigger language, so the statements are written for each (core.db.execute_dialect).
 
-SQLite rebuilds a table for most schema changes, and a trigger that names a table being
-rebuilt breaks the rebuild. So the triggers are dropped before every `migrate` and
-created again after it (projects.apps): they are part of every migrated database.
+Migrations create and drop the triggers, with the link-id triggers of projects.facets:
+migration 0009 creates them, so every migrated database has them (the test databases
+too), and migrating back before 0009 drops them. Two things follow.
+
+- SQLite rebuilds a table for most schema changes, and a rebuild drops the table's own
+  triggers and fails on the other table's triggers that name it. A later migration that
+  alters projects_project or projects_activity wraps its operations in
+  `around_table_changes(...)`, which drops the triggers before them and creates them
+  after (both ways); without it the migration fails on SQLite, the test database's too.
+- A migration runs these statements as they are when it runs, 0009 included. A change to
+  the rule (here or in projects.facets) needs a new migration that drops the triggers and
+  creates them again (`span_rule_drop`, `span_rule_create`), or databases migrated before
+  keep the old ones; and if the new statements name something that 0009's tables lack,
+  keep the old ones under another name for 0009.
 """
 
-from django.db import connections
+from django.db import migrations
+
+from core.db import execute_dialect
+from projects.facets import facets_create, facets_drop
 
 RULE = "projects_activity_within_project_span"
 MESSAGE = f"{RULE}: the year of an activity must lie inside the years of its project"
@@ -64,29 +79,24 @@ POSTGRES_DROP = [
     f"DROP FUNCTION IF EXISTS {RULE}_project()",
 ]
 
-_STATEMENTS = {"sqlite": (SQLITE_CREATE, SQLITE_DROP), "postgresql": (POSTGRES_CREATE, POSTGRES_DROP)}
+
+def span_rule_create(apps, schema_editor) -> None:
+    """Create the triggers: a migration's RunPython."""
+    execute_dialect(schema_editor, postgresql=POSTGRES_CREATE, sqlite=SQLITE_CREATE)
 
 
-def _tables_exist(connection):
-    return {"projects_project", "projects_activity"} <= set(connection.introspection.table_names())
+def span_rule_drop(apps, schema_editor) -> None:
+    """Drop the triggers (and their functions): a migration's RunPython."""
+    execute_dialect(schema_editor, postgresql=POSTGRES_DROP, sqlite=SQLITE_DROP)
 
 
-def _execute(connection, which):
-    statements = _STATEMENTS.get(connection.vendor)
-    if statements is None:
-        raise RuntimeError(f"No {RULE} triggers for the {connection.vendor} database.")
-    with connection.cursor() as cursor:
-        for sql in statements[which]:
-            cursor.execute(sql)
-
-
-def span_rule_create(*, using="default") -> None:
-    connection = connections[using]
-    if _tables_exist(connection):
-        _execute(connection, 0)
-
-
-def span_rule_drop(*, using="default") -> None:
-    connection = connections[using]
-    if _tables_exist(connection):
-        _execute(connection, 1)
+def around_table_changes(*operations) -> list:
+    """A migration's operations on projects_project or projects_activity, with the span
+    rule's and the link ids' triggers dropped before them and created after: applied and
+    unapplied alike, the operations run without triggers and the database has them after."""
+    triggers = [(span_rule_create, span_rule_drop), (facets_create, facets_drop)]
+    return [
+        *(migrations.RunPython(drop, create) for create, drop in triggers),
+        *operations,
+        *(migrations.RunPython(create, drop) for create, drop in reversed(triggers)),
+    ]

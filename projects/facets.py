@@ -16,11 +16,12 @@ partner deleted with its links, raw SQL alike). The trigger locks the project ro
 before it reads the links, and each statement of a PL/pgSQL function reads committed
 data afresh, so two transactions changing one project's links cannot leave it stale.
 
-PostgreSQL only: on SQLite the columns stay empty and the filters use the link tables
-(projects.filtersets). Installed after every migrate, like projects.db_rules.
+PostgreSQL only (core.db.LinkIdArrays): on SQLite the columns stay empty and the filters
+use the link tables (projects.filtersets). Created and dropped by migrations, like
+projects.db_rules, whose rules for changing them apply here too.
 """
 
-from django.db import connections
+from core.db import LinkIdArrays, execute_dialect
 
 TRIGGER = "projects_project_link_ids"
 
@@ -85,29 +86,16 @@ POSTGRES_FILL = "UPDATE projects_project p SET " + ", ".join(
 )
 
 
-def _ready(connection):
-    if connection.vendor != "postgresql":
-        return False
-    columns = {c.name for c in connection.introspection.get_table_description(connection.cursor(), "projects_project")}
-    return "partner_ids" in columns
+def facets_create(apps, schema_editor) -> None:
+    """Create the triggers: a migration's RunPython (projects.db_rules says when)."""
+    execute_dialect(schema_editor, postgresql=POSTGRES_CREATE, sqlite=[])
 
 
-def facets_create(*, using="default") -> None:
-    connection = connections[using]
-    if "projects_project" in connection.introspection.table_names() and _ready(connection):
-        with connection.cursor() as cursor:
-            for sql in POSTGRES_CREATE:
-                cursor.execute(sql)
-
-
-def facets_drop(*, using="default") -> None:
-    connection = connections[using]
-    if connection.vendor == "postgresql" and "projects_project" in connection.introspection.table_names():
-        with connection.cursor() as cursor:
-            for sql in POSTGRES_DROP:
-                cursor.execute(sql)
+def facets_drop(apps, schema_editor) -> None:
+    """Drop the triggers and their functions: a migration's RunPython."""
+    execute_dialect(schema_editor, postgresql=POSTGRES_DROP, sqlite=[])
 
 
 def uses_facets(queryset) -> bool:
     """Whether filters on this queryset may read the arrays (PostgreSQL)."""
-    return connections[queryset.db].vendor == "postgresql"
+    return LinkIdArrays.read_by(queryset)

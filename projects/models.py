@@ -13,9 +13,17 @@ from simple_history.models import HistoricalRecords
 
 from core.cache.version import watch as watch_data_version
 from core.dates import activity_date_display
-from core.models import MAX_YEAR, MIN_YEAR, LinkIdsField, SlugManager
+from core.models import (
+    MAX_YEAR,
+    MIN_YEAR,
+    LinkIdsField,
+    PublishableQuerySet,
+    ReferenceModel,
+    SlugManager,
+    TimestampedModel,
+    VersionedModel,
+)
 from partners.models import Partner
-from projects.search import project_search_document
 
 # The order of the API's cursor pages of projects: the default order (start year, title)
 # with years not stated last on every database (as 32767, past any year), then the id,
@@ -31,49 +39,33 @@ PROJECT_CURSOR_KEYS = (
 END_YEAR_OR_OPEN = Coalesce("end_year", Value(32767), output_field=models.IntegerField())
 
 
-class Field(models.Model):
+class Field(ReferenceModel):
     """A thematic area of assistance: HA/DR, maritime security, PKO, underwater medicine..."""
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
-    name_ja = models.CharField(_("Japanese name"), max_length=200, blank=True)
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
 
     history = HistoricalRecords()
-    objects = SlugManager()
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceModel.Meta):
         verbose_name = _("field")
         verbose_name_plural = _("fields")
-
-    def __str__(self):
-        return self.name
 
     def get_absolute_url(self):
         return reverse("projects:field-detail", kwargs={"slug": self.slug})
 
-    def natural_key(self):
-        return (self.slug,)
 
-
-class Program(models.Model):
+class Program(ReferenceModel):
     """A framework projects run under: the MOD capacity building assistance program, the
     Vientiane Vision, the ADMM-Plus Experts' Working Groups, ..."""
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
-    name_ja = models.CharField(_("Japanese name"), max_length=200, blank=True)
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
     start_year = models.PositiveSmallIntegerField(
         _("start year"), null=True, blank=True, help_text=_("The year the program began, where a source states it.")
     )
     description = models.TextField(_("description"), blank=True)
 
     history = HistoricalRecords()
-    objects = SlugManager()
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(ReferenceModel.Meta):
         verbose_name = _("program")
         verbose_name_plural = _("programs")
         constraints = [
@@ -85,14 +77,8 @@ class Program(models.Model):
             ),
         ]
 
-    def __str__(self):
-        return self.name
-
     def get_absolute_url(self):
         return reverse("projects:program-detail", kwargs={"slug": self.slug})
-
-    def natural_key(self):
-        return (self.slug,)
 
 
 class Source(models.Model):
@@ -136,15 +122,8 @@ def project_years_display(start_year, end_year) -> str:
     return f"{start_year}–{end_year}"
 
 
-class ProjectQuerySet(models.QuerySet):
-    def public(self):
-        return self.filter(published=True)
-
-    def for_user(self, user):
-        """Everything for staff who may view projects; the published ones for anyone else."""
-        if user is not None and user.is_active and user.has_perm("projects.view_project"):
-            return self.all()
-        return self.public()
+class ProjectQuerySet(PublishableQuerySet):
+    """Published projects for everyone, drafts too for staff; and the years they run."""
 
     def active_in(self, year):
         """Projects running in the given year: start <= year <= end, or open-ended.
@@ -153,12 +132,7 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(GreaterThanOrEqual(END_YEAR_OR_OPEN, year), start_year__lte=year)
 
 
-class ProjectManager(models.Manager.from_queryset(ProjectQuerySet)):
-    def get_by_natural_key(self, slug):
-        return self.get(slug=slug)
-
-
-class Project(models.Model):
+class Project(TimestampedModel, VersionedModel):
     """A program's work with one or more partners in one or more fields over a span of years."""
 
     class Status(models.TextChoices):
@@ -193,11 +167,8 @@ class Project(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     published = models.BooleanField(_("published"), default=False, help_text=_("Drafts are visible to staff only."))
-    created = models.DateTimeField(_("created"), auto_now_add=True)
-    updated = models.DateTimeField(_("updated"), auto_now=True)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Title, description and the names of partners and fields, kept up to date by
-    # projects.search; the full-text index (PostgreSQL) and the SQLite fallback read it.
+    # projects.signals; the full-text index (PostgreSQL) and the SQLite fallback read it.
     search_document = models.TextField(editable=False, blank=True, default="")
     # The ids of the project's partners and fields, kept by PostgreSQL (projects.facets)
     # so the list filters are answered inside an index.
@@ -207,7 +178,7 @@ class Project(models.Model):
     history = HistoricalRecords(
         m2m_fields=[partners, fields], excluded_fields=["search_document", "partner_ids", "field_ids"]
     )
-    objects = ProjectManager()
+    objects = SlugManager.from_queryset(ProjectQuerySet)()
 
     class Meta:
         ordering = ["start_year", "title"]
@@ -257,15 +228,6 @@ class Project(models.Model):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            # Count from the stored version, not this instance's (a revert from history
-            # saves an old copy): every save moves the version forward.
-            stored = type(self).objects.filter(pk=self.pk).values_list("version", flat=True).first()
-            self.version = (stored if stored is not None else self.version) + 1
-        self.search_document = project_search_document(self)
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self):
         return reverse("projects:project-detail", kwargs={"slug": self.slug})
 
@@ -309,14 +271,10 @@ class Project(models.Model):
         return project_years_display(self.start_year, self.end_year)
 
 
-class ActivityQuerySet(models.QuerySet):
-    def public(self):
-        return self.filter(project__published=True)
+class ActivityQuerySet(PublishableQuerySet):
+    """An activity is public when its project is."""
 
-    def for_user(self, user):
-        if user is not None and user.is_active and user.has_perm("projects.view_activity"):
-            return self.all()
-        return self.public()
+    published_lookup = "project__published"
 
 
 class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):
@@ -324,7 +282,7 @@ class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):
         return self.get(project__slug=project_slug, slug=slug)
 
 
-class Activity(models.Model):
+class Activity(TimestampedModel):
     """What a project did and when, to the precision the source gives: a year, a month or a day.
 
     The date is held as year, month and day, with month and day empty where the source
@@ -360,8 +318,6 @@ class Activity(models.Model):
     location = models.CharField(_("location"), max_length=200, blank=True)
     location_country = CountryField(_("country of location"), blank=True)
     description = models.TextField(_("description"), blank=True)
-    created = models.DateTimeField(_("created"), auto_now_add=True)
-    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     history = HistoricalRecords()
     objects = ActivityManager()
@@ -469,10 +425,12 @@ class Activity(models.Model):
         return slug
 
 
-class CitationQuerySet(models.QuerySet):
-    def public(self):
-        """Citations of published records only (a draft project's citations stay hidden)."""
-        return self.filter(
+class CitationQuerySet(PublishableQuerySet):
+    def public_condition(self):
+        """A citation is public when the record it supports is: a published partner,
+        project or activity's project (a draft project's citations stay hidden), or any
+        field or program."""
+        return (
             Q(project__published=True)
             | Q(activity__project__published=True)
             | Q(partner__published=True)

@@ -9,21 +9,12 @@ from collections import defaultdict
 
 from django.db import connections
 from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from core.dates import activity_date_display
+from core.db import years_series
 from partners.models import Partner
-from projects.models import (
-    Activity,
-    Citation,
-    Field,
-    Program,
-    Project,
-    Source,
-    project_years_display,
-)
+from projects.models import Citation, Field, Program, Project, project_years_display
 
 # Group-by dimensions: the related path whose values form the groups, and how a group
 # is shown (a key and a human-readable name).
@@ -97,8 +88,8 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
     limits the partner and country groups to those partners (a draft partner of a
     published project stays hidden from those who may not see it).
 
-    One GROUP BY in the database (the years from generate_series on PostgreSQL, from a
-    recursive CTE on SQLite), so its cost is the database's at any number of projects."""
+    One GROUP BY in the database (the years from core.db.years_series), so its cost is
+    the database's at any number of projects."""
     projects = projects.order_by()
     year_span = None
     if "year" in group_by:
@@ -141,20 +132,12 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
             columns.append("p.status")
         elif dim == "year":
             first, last = year_span
-            if connection.vendor == "postgresql":
-                joins.append(
-                    f"CROSS JOIN LATERAL generate_series(p.start_year::int, COALESCE(p.end_year::int, %s)) {alias}(y)"
-                )
-            else:
-                cte = (
-                    "WITH RECURSIVE report_years(y) AS "
-                    "(SELECT %s UNION ALL SELECT y + 1 FROM report_years WHERE y < %s) "
-                )
-                cte_params = [first, last]
-                joins.append(
-                    f"JOIN report_years {alias} ON {alias}.y BETWEEN p.start_year AND COALESCE(p.end_year, %s)"
-                )
-            join_params.append(last)
+            years = years_series(
+                connection, alias=alias, start="p.start_year", end="p.end_year", first=first, last=last
+            )
+            cte, cte_params = years.with_sql, years.with_params
+            joins.append(years.join_sql)
+            join_params += years.join_params
             columns.append(f"{alias}.y")
             conditions.append("p.start_year IS NOT NULL")
         else:
@@ -296,145 +279,6 @@ def report_headline(*, projects: QuerySet, partners: QuerySet | None = None) -> 
     span = report_year_range(projects)
     agg["first_year"], agg["last_year"] = span if span else (None, None)
     return agg
-
-
-# -- the API's project list, lean ----------------------------------------------------------
-
-PROJECT_LIST_VALUES = (
-    "id", "slug", "title", "program_id", "start_year", "end_year", "status", "cooperating_countries",
-    "description", "published", "version", "created", "updated",
-)  # fmt: skip
-
-
-def _iso(value, tz=None):
-    """A datetime as DRF writes it: ISO 8601 in the current time zone (or tz), UTC as `Z`."""
-    if value is None:
-        return None
-    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def project_api_rows(*, rows: list[dict], request, partners: QuerySet) -> list[dict]:
-    """The API's representation of projects, key for key and byte for byte what
-    ProjectSerializer gives (tests/projects/test_fast_paths.py holds them together), from
-    `values(*PROJECT_LIST_VALUES)` rows, in five more queries whatever their number: a
-    list page without model instances or serializer fields. `partners`: those the user
-    may see (a draft partner of a published project stays hidden)."""
-    ids = [row["id"] for row in rows]
-    links_of, fields, activities, citations = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
-    programs = {}
-    if ids:
-        # Plain SQL: five small queries whose ORM compilation would cost more than running
-        # them. Their orders are the models' (partners and fields by name, activities by
-        # date, citations by source): the byte-for-byte test holds them to the serializer.
-        connection = connections[partners.db]
-        qn = connection.ops.quote_name
-        tables = {
-            "partner_links": qn(Project.partners.through._meta.db_table),
-            "partner": qn(Partner._meta.db_table),
-            "field_links": qn(Project.fields.through._meta.db_table),
-            "field": qn(Field._meta.db_table),
-            "activity": qn(Activity._meta.db_table),
-            "citation": qn(Citation._meta.db_table),
-            "source": qn(Source._meta.db_table),
-            "program": qn(Program._meta.db_table),
-        }
-        among = ", ".join(["%s"] * len(ids))
-        visible, visible_params = partners.order_by().values("id").query.sql_with_params()
-        activity_url = _url_maker(request, "projects-api:activity-detail", "pk")
-        date_display = _Memo(activity_date_display)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT l.project_id, p.slug, p.name, p.name_ja, p.country FROM {partner_links} l "
-                "JOIN {partner} p ON p.id = l.partner_id ".format(**tables)
-                + f"WHERE l.project_id IN ({among}) AND p.id IN ({visible}) ORDER BY p.name",
-                [*ids, *visible_params],
-            )
-            for pid, slug, name, name_ja, country in cursor.fetchall():
-                links_of[pid].append({"slug": slug, "name": name, "name_ja": name_ja, "country": country or None})
-            cursor.execute(
-                "SELECT l.project_id, f.slug, f.name, f.name_ja FROM {field_links} l "
-                "JOIN {field} f ON f.id = l.field_id ".format(**tables)
-                + f"WHERE l.project_id IN ({among}) ORDER BY f.name",
-                ids,
-            )
-            for pid, slug, name, name_ja in cursor.fetchall():
-                fields[pid].append({"slug": slug, "name": name, "name_ja": name_ja})
-            cursor.execute(
-                "SELECT project_id, id, title, kind, year, month, day FROM {activity} ".format(**tables)
-                + f"WHERE project_id IN ({among}) ORDER BY year, month NULLS FIRST, day NULLS FIRST, id",
-                ids,
-            )
-            for pid, aid, title, kind, year, month, day in cursor.fetchall():
-                activities[pid].append(
-                    {"id": aid, "url": activity_url(aid), "title": title, "kind": kind, "year": year,
-                     "month": month, "day": day, "date_display": date_display[year, month, day]}
-                )  # fmt: skip
-            cursor.execute(
-                "SELECT c.project_id, s.slug, s.title, s.year, c.section, c.excerpt FROM {citation} c "
-                "JOIN {source} s ON s.id = c.source_id ".format(**tables)
-                + f"WHERE c.project_id IN ({among}) ORDER BY s.year, s.title, c.id",
-                ids,
-            )
-            for pid, slug, title, year, section, excerpt in cursor.fetchall():
-                citations[pid].append(
-                    {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt}
-                )
-            program_ids = sorted({row["program_id"] for row in rows})
-            cursor.execute(
-                "SELECT id, slug, name FROM {program} ".format(**tables)
-                + f"WHERE id IN ({', '.join(['%s'] * len(program_ids))})",
-                program_ids,
-            )
-            programs = {pk: {"slug": slug, "name": name} for pk, slug, name in cursor.fetchall()}
-    project_url = _url_maker(request, "projects-api:project-detail", "slug")
-    public_url = _url_maker(None, "projects:project-detail", "slug")
-    statuses = {value: str(label) for value, label in Project.Status.choices}
-    years_display = _Memo(project_years_display)
-    country_names = _Memo(countries.name)
-    tz = timezone.get_current_timezone()
-    results = []
-    for row in rows:
-        pid, slug, status = row["id"], row["slug"], row["status"]
-        results.append(
-            {
-                "url": project_url(slug),
-                "public_url": public_url(slug),
-                "slug": slug,
-                "title": row["title"],
-                "program": programs[row["program_id"]],
-                "partners": links_of[pid],
-                "fields": fields[pid],
-                "start_year": row["start_year"],
-                "end_year": row["end_year"],
-                "years": years_display[row["start_year"], row["end_year"]],
-                "status": status,
-                "status_display": statuses[status],
-                "cooperating_countries": [
-                    {"code": code, "name": country_names[(code,)]}
-                    for code in row["cooperating_countries"].split(",")
-                    if code
-                ],
-                "description": row["description"],
-                "published": row["published"],
-                "version": row["version"],
-                "created": _iso(row["created"], tz),
-                "updated": _iso(row["updated"], tz),
-                "citations": citations[pid],
-                "activities": activities[pid],
-            }
-        )
-    return results
-
-
-def _url_maker(request, view_name, kwarg):
-    """reverse() once per list, not once per row: the URL with a placeholder, filled in."""
-    marker = "0" if kwarg == "pk" else "tracker-url-placeholder"
-    url = reverse(view_name, kwargs={kwarg: marker})
-    if request is not None:
-        url = request.build_absolute_uri(url)
-    head, tail = url.rsplit(marker, 1)
-    return lambda value: f"{head}{value}{tail}"
 
 
 def public_citations():

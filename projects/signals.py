@@ -1,12 +1,21 @@
-"""Keep each project's search document current when what it is built from changes."""
+"""Keep each project's search document current when what it is built from changes: the
+project itself, its partners and fields, and their names. (A spreadsheet import, which
+writes without saving each record, builds the documents itself: projects.resources.)"""
 
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.dispatch import receiver
 
 from partners.models import Partner
 from partners.signals import partners_renamed
 from projects.models import Field, Project
-from projects.search import project_refresh_search
+from projects.search import project_refresh_search, project_search_document
+
+
+@receiver(pre_save, sender=Project)
+def build_on_save(sender, instance, raw, **kwargs):
+    # A fixture (raw) is stored as it is, with the document it holds.
+    if not raw:
+        instance.search_document = project_search_document(instance)
 
 
 @receiver(m2m_changed, sender=Project.partners.through)

@@ -35,15 +35,26 @@ class StrictTypeMixin:
         return super().to_internal_value(data)
 
 
-class StrictCharField(StrictTypeMixin, serializers.CharField):
+class RawLengthMixin:
+    """The schema's maxLength is the length of the string the client sent. DRF trims
+    surrounding whitespace before it checks the length, so a value one space over the
+    limit would pass; here the limit applies to what was sent (then the value is trimmed)."""
+
+    def to_internal_value(self, data):
+        if self.max_length is not None and isinstance(data, str) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictTypeMixin, RawLengthMixin, serializers.CharField):
     pass
 
 
-class StrictSlugField(StrictTypeMixin, serializers.SlugField):
+class StrictSlugField(StrictTypeMixin, RawLengthMixin, serializers.SlugField):
     pass
 
 
-class StrictURLField(StrictTypeMixin, serializers.URLField):
+class StrictURLField(StrictTypeMixin, RawLengthMixin, serializers.URLField):
     pass
 
 

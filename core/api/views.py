@@ -22,6 +22,11 @@ class CSVStreamMixin:
 
     csv_columns = ()
 
+    def csv_records(self, objects):
+        """What the `csv_columns` functions read, one per object: the objects themselves,
+        or (where a viewset says so) their representations."""
+        return objects
+
     def get_renderers(self):
         renderers = super().get_renderers()
         if getattr(self, "action", None) == "list":
@@ -38,6 +43,7 @@ class CSVStreamMixin:
         )
         # Without page or page_size, CSV is the whole selection, streamed; with them, that page.
         rows = self.paginate_queryset(queryset) if paging else queryset.iterator(chunk_size=2000)
+        rows = self.csv_records(rows)
         writer = csv.writer(EchoWriter())
 
         def lines():
@@ -69,6 +75,8 @@ class ETagMixin:
         instance = self.get_object()
         data = self.get_serializer(instance).data
         etag = etag_for(instance, data)
+        # Not django.utils.cache.get_conditional_response: it would answer a stale If-Match
+        # on this GET with a 412 and its 304 would lose DRF's headers (see etag_matches).
         if etag_matches(request.headers.get("If-None-Match"), etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         return Response(data, headers={"ETag": etag})

@@ -18,7 +18,7 @@ try:
 except ImportError:  # the cache is not Redis
     UNREACHABLE = (OSError,)
 else:
-    # OSError covers the WSGI front's own socket (ConnectionError, TimeoutError).
+    # OSError covers a socket's own errors, where a library lets them through.
     UNREACHABLE = (OSError, RedisConnectionError, RedisTimeoutError)
 
 ERROR_LOG_SECONDS = 300

@@ -1,25 +1,162 @@
-"""The API's fast paths (issue 5): a JSON renderer through orjson, the response cache with
-ETags, counts cached per data version, and keyset (cursor) paging.
+"""The API's response cache: anonymous JSON reads stored in the shared cache under the data
+version (core.cache.version), keyed by Django's own cache-key helpers, with ETags; and the
+versioned lookup the cached counts (core.api.pagination) share.
 
-Everything cached here is keyed on the data version (core.cache.version), which every
-write moves on when it commits, in the cache every app server shares: after a write has
-returned, no server serves what it replaced. With a cache that is not shared (local
-memory, the default), API_RESPONSE_CACHE and API_COUNT_CACHE are off unless turned on.
-If the cache fails, requests take the ordinary path, and core.cache.health logs it.
+Every write moves the data version on when it commits, and the version is the key prefix,
+so after a write has returned no server serves what it replaced. What else an entry's key
+varies on is what the response says it varies on: its `Vary` header, learned per URL by
+`django.utils.cache.learn_cache_key`, and the language (Django's keys end with it). With a
+cache that is not shared (local memory, the default), API_RESPONSE_CACHE and
+API_COUNT_CACHE are off unless turned on. If the cache fails, requests take the ordinary
+path, and core.cache.health logs it.
 """
 
 import hashlib
+import re
+import weakref
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisSerializer
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.http.cookie import parse_cookie
-from django.http.request import split_domain_port, validate_host
+from django.middleware.locale import LocaleMiddleware
+from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key
+from django.utils.module_loading import import_string
 
 from core.cache import health as cachehealth
 from core.cache.version import VERSION_KEY, floor
+
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+# Where the WSGI front leaves the data version it looked up under, for the middleware.
+LOOKED_UP = "tracker.response_cache"
+
+
+def cacheable(meta) -> bool:
+    """Whether the response cache may answer a request (its WSGI environ, `request.META`)
+    at all: a GET under /api/ with no credentials, no session, JSON asked for. What the
+    answer varies on is for its key to say (`response_key`)."""
+    if meta.get("REQUEST_METHOD") != "GET":
+        return False
+    if not meta.get("PATH_INFO", "").startswith("/api/") or "HTTP_AUTHORIZATION" in meta:
+        return False
+    if meta.get("HTTP_ACCEPT", "") not in JSON_ACCEPTS:
+        return False
+    query = meta.get("QUERY_STRING", "")
+    if "format=" in query and QueryDict(query).get("format", "json") != "json":
+        return False
+    cookie = meta.get("HTTP_COOKIE")
+    return not (cookie and settings.SESSION_COOKIE_NAME in parse_cookie(cookie))
+
+
+def key_prefix(version: int) -> str:
+    """The `key_prefix` of Django's cache-key helpers for a data version."""
+    return f"tracker-api.{version}"
+
+
+_locale = LocaleMiddleware(lambda request: None)
+
+
+def prepared(request) -> bool:
+    """Make the request ready for Django's cache-key helpers before the middleware that
+    sets what they read has run; False if Django refuses its host (it answers a 400, never
+    the cache). The keys end with `request.LANGUAGE_CODE`, which LocaleMiddleware sets
+    later in the stack: it is set here by LocaleMiddleware itself, which then chooses the
+    same language again."""
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False
+    if not hasattr(request, "LANGUAGE_CODE"):
+        _locale.process_request(request)
+    return True
+
+
+def request_for(environ):
+    """A Django request for a WSGI environ the cache may answer, ready for the key helpers
+    (for the WSGI front, before Django has made its own); None if it may not."""
+    if not cacheable(environ):
+        return None
+    request = WSGIRequest(environ)
+    return request if prepared(request) else None
+
+
+class HeaderLists:
+    """The `cache` Django's get_cache_key and learn_cache_key are handed: the list of
+    request headers each URL's answers vary on (their `Vary`), kept where `get` and `set`
+    keep them and remembered in this process, as they change only with the code. The
+    lists' keys hold the data version, so `forget` whenever it moves."""
+
+    LIMIT = 4096
+
+    def __init__(self, get, set=None):
+        self._get, self._set = get, set
+        self.remembered = {}  # what get_cache_key reads to build a key without asking
+        self.version = None
+
+    def get(self, key, default=None):
+        found = self.remembered.get(key)
+        if found is None:
+            found = self._get(key)
+            if found is not None:
+                self._remember(key, found)
+        return default if found is None else found
+
+    def set(self, key, value, timeout=None):
+        self._set(key, value, timeout)
+        self._remember(key, value)
+
+    def forget(self, version=None):
+        self.remembered = {}
+        self.version = version
+
+    def _remember(self, key, value):
+        if len(self.remembered) >= self.LIMIT:
+            self.remembered = {}
+        self.remembered[key] = value
+
+
+_header_lists = weakref.WeakKeyDictionary()
+
+
+def header_lists() -> HeaderLists:
+    """The header lists kept in the cache (one per thread, as Django's backends are)."""
+    backend = caches["default"]
+    lists = _header_lists.get(backend)
+    if lists is None:
+        ref = weakref.ref(backend)  # a strong one, in the value, would keep the key alive
+        lists = HeaderLists(lambda key: ref().get(key), lambda key, value, timeout: ref().set(key, value, timeout))
+        _header_lists[backend] = lists
+    return lists
+
+
+def redis_settings():
+    """How Django's Redis backend connects, from settings.CACHES["default"] as Django reads
+    it (django.core.cache.backends.redis.RedisCacheClient): (its first server, the pool
+    class, the options the pool is given, the serializer of the values); None if the cache
+    is not Redis. The first server takes every write, so it holds the current version."""
+    config = settings.CACHES["default"]
+    if not isinstance(caches["default"], RedisCache):
+        return None
+    location = config.get("LOCATION")
+    servers = re.split("[;,]", location) if isinstance(location, str) else list(location)
+    options = dict(config.get("OPTIONS", {}))
+    pool_class = options.pop("pool_class", None)
+    serializer = options.pop("serializer", None)
+    if isinstance(pool_class, str):
+        pool_class = import_string(pool_class)
+    if isinstance(serializer, str):
+        serializer = import_string(serializer)
+    if callable(serializer):
+        serializer = serializer()
+    if isinstance(options.get("parser_class"), str):
+        options["parser_class"] = import_string(options["parser_class"])
+    import redis
+
+    return servers[0], pool_class or redis.ConnectionPool, options, serializer or RedisSerializer()
 
 
 def _connected(connection):
@@ -28,39 +165,81 @@ def _connected(connection):
     floor.recheck()
 
 
-def _redis_client(backend):
-    """A client of the backend's servers, kept per process and thread, on a connection pool
-    of its own whose every new connection has the data version's floor checked again."""
-    client = backend.__dict__.get("_tracker_client")
-    if client is None:
-        redis_cache = backend._cache
-        url = redis_cache._servers[redis_cache._get_connection_pool_index(False)]
-        pool = redis_cache._pool_class.from_url(url, **redis_cache._pool_options, redis_connect_func=_connected)
-        client = backend._tracker_client = redis_cache._client(connection_pool=pool)
-    return client
+_clients = weakref.WeakKeyDictionary()
+
+
+def redis_client(backend):
+    """A redis-py client of the backend's first server, on a connection pool of its own
+    whose every new connection has the data version's floor checked again (Django's
+    backend has no hook for that), with the backend's serializer: (client, loads)."""
+    found = _clients.get(backend)
+    if found is None:
+        import redis
+
+        url, pool_class, options, serializer = redis_settings()
+        pool = pool_class.from_url(url, redis_connect_func=_connected, **options)
+        found = _clients[backend] = (redis.Redis(connection_pool=pool), serializer.loads)
+    return found
 
 
 def _get_many(keys):
-    """cache.get_many: one round trip. With Redis, through a client kept per process and
-    thread: Django's backend builds a new client object (and its table of ~170 response
-    callbacks) for every call, which is most of a cache hit's own cost."""
+    """cache.get_many: one round trip; with Redis, through redis_client()."""
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        try:
-            client = _redis_client(backend)
-            made = [backend.make_and_validate_key(key) for key in keys]
-            loads = backend._cache._serializer.loads
-            values = client.mget(made)
-            return {key: loads(value) for key, value in zip(keys, values, strict=True) if value is not None}
-        except AttributeError:  # another Django version's internals: the ordinary way
-            pass
-    return backend.get_many(keys)
+    if not isinstance(backend, RedisCache):
+        return backend.get_many(keys)
+    client, loads = redis_client(backend)
+    values = client.mget([backend.make_and_validate_key(key) for key in keys])
+    return {key: loads(value) for key, value in zip(keys, values, strict=True) if value is not None}
 
 
+def lookup(key):
+    """(the current data version, the entry stored under key if it is of that version):
+    entries that hold the version they were made under, as the counts. Cache errors are
+    raised; so are the database's, when the version had to be checked there
+    (core.cache.version.VersionFloor)."""
+    found = _get_many([VERSION_KEY, key])
+    cachehealth.worked()
+    version = floor.checked(found.get(VERSION_KEY))
+    entry = found.get(key)
+    return version, (entry if entry is not None and entry[0] == version else None)
+
+
+def lookup_response(request):
+    """(the current data version, the stored answer to a prepared request or None): one
+    round trip (the version and the entry, read together) when this thread knows the URL's
+    header list under the version it saw last, and that is still the version; else the
+    list is read too, and the entry after it. Errors as `lookup`."""
+    lists = header_lists()
+    guess = lists.version
+    key = None if guess is None else get_cache_key(request, key_prefix(guess), cache=lists.remembered)
+    found = _get_many([VERSION_KEY] if key is None else [VERSION_KEY, key])
+    cachehealth.worked()
+    version = floor.checked(found.get(VERSION_KEY))
+    if version == guess and key is not None:
+        return version, found.get(key)
+    if version != guess:
+        lists.forget(version)
+    key = get_cache_key(request, key_prefix(version), cache=lists)
+    return version, (None if key is None else cache.get(key))
+
+
+def store(request, response, version) -> None:
+    """Keep the answer under the key Django's learn_cache_key makes of the response's Vary."""
+    lists = header_lists()
+    key = learn_cache_key(request, response, settings.API_CACHE_SECONDS, key_prefix(version), cache=lists)
+    cache.set(key, (list(response.items()), response.content), settings.API_CACHE_SECONDS)
+
+
+# Not Django's set_response_etag (an MD5 of the body): these are the ETags clients
+# already hold, and a different digest would answer their next If-None-Match in full.
 def _etag(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
+# Not django.utils.cache.get_conditional_response: it answers a GET whose If-Match does
+# not match with a 412 (the API ignores If-Match on reads), compares If-Match strongly
+# (the API has always taken W/ tags for writes too), and keeps only seven headers on a
+# 304 (the API's 304 keeps every header but the body's type and length).
 def etag_matches(header, etag) -> bool:
     """Whether an If-None-Match or If-Match header names this ETag (or is `*`)."""
     if not header or not etag:
@@ -71,71 +250,6 @@ def etag_matches(header, etag) -> bool:
 
 def not_modified_headers(headers):
     return [(name, value) for name, value in headers if name.lower() not in {"content-type", "content-length"}]
-
-
-JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
-# Where the WSGI front leaves its lookup (key, version) for the middleware after a miss.
-LOOKED_UP = "tracker.response_cache"
-
-
-def response_key(meta):
-    """The response cache's key for a request (its WSGI environ, `request.META`), or None
-    if the request is not one every anonymous client gets the same JSON for: a GET under
-    /api/ with no credentials, no session, JSON asked for, from an allowed host. The key
-    holds all the answer, and every middleware in front of the view, depends on: scheme
-    (and the proxy's header), host, path and query as sent, language cookie and header,
-    Accept. Computed from the environ alone, so the WSGI front and the middleware agree."""
-    if meta.get("REQUEST_METHOD") != "GET":
-        return None
-    path = meta.get("PATH_INFO", "")
-    if not path.startswith("/api/") or "HTTP_AUTHORIZATION" in meta:
-        return None
-    accept = meta.get("HTTP_ACCEPT", "")
-    if accept not in JSON_ACCEPTS:
-        return None
-    query = meta.get("QUERY_STRING", "")
-    if "format=" in query and QueryDict(query).get("format", "json") != "json":
-        return None
-    language_cookie = ""
-    if meta.get("HTTP_COOKIE"):
-        cookies = parse_cookie(meta["HTTP_COOKIE"])
-        if settings.SESSION_COOKIE_NAME in cookies:
-            return None
-        language_cookie = cookies.get(settings.LANGUAGE_COOKIE_NAME, "")
-    host = meta.get("HTTP_X_FORWARDED_HOST", "") if settings.USE_X_FORWARDED_HOST else ""
-    host = host or meta.get("HTTP_HOST") or f"{meta.get('SERVER_NAME', '')}:{meta.get('SERVER_PORT', '')}"
-    domain, _port = split_domain_port(host)
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    if not domain or not validate_host(domain, allowed):
-        return None  # Django answers it (a 400), never the cache
-    proxy_header = settings.SECURE_PROXY_SSL_HEADER
-    raw = repr(
-        (
-            meta.get("wsgi.url_scheme"),
-            meta.get(proxy_header[0], "") if proxy_header else "",
-            host,
-            meta.get("SCRIPT_NAME", ""),
-            path,
-            query,
-            meta.get("HTTP_ACCEPT_LANGUAGE", ""),
-            language_cookie,
-            accept,
-        )
-    )
-    return "tracker:api-response:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
-
-
-def lookup(key):
-    """(the current data version, the entry stored under key if it is of that version).
-    Cache errors are raised; so are the database's, when the version had to be checked
-    there (core.cache.version.VersionFloor)."""
-    found = _get_many([VERSION_KEY, key])
-    cachehealth.worked()
-    version = floor.checked(found.get(VERSION_KEY))
-    entry = found.get(key)
-    return version, (entry if entry is not None and entry[0] == version else None)
 
 
 class APIResponseCacheMiddleware:
@@ -157,27 +271,22 @@ class APIResponseCacheMiddleware:
     def __call__(self, request):
         if request.method != "GET" or not request.path_info.startswith("/api/"):
             return self.get_response(request)
-        key = version = None
+        version = None
         if settings.API_RESPONSE_CACHE:
-            looked_up = request.META.pop(LOOKED_UP, None)
-            if looked_up is not None:
-                key, version = looked_up
-            else:
-                key = response_key(request.META)
-                if key is not None:
-                    try:
-                        version, entry = lookup(key)
-                    except DatabaseError:
-                        key = None  # the view meets the database's error itself (core.db_errors)
-                    except Exception as exc:
-                        cachehealth.failed("the API response cache", exc)
-                        key = None
-                    else:
-                        if entry is not None:
-                            return self._replay(request, entry)
-        asked = request.META.pop("HTTP_IF_NONE_MATCH", None) if key is not None else None
+            version = request.META.pop(LOOKED_UP, None)
+            if version is None and cacheable(request.META) and prepared(request):
+                try:
+                    version, entry = lookup_response(request)
+                except DatabaseError:
+                    pass  # the view meets the database's error itself (core.db_errors)
+                except Exception as exc:
+                    cachehealth.failed("the API response cache", exc)
+                else:
+                    if entry is not None:
+                        return self._replay(request, entry)
+        asked = request.META.pop("HTTP_IF_NONE_MATCH", None) if version is not None else None
         response = self.get_response(request)
-        if key is None:
+        if version is None:
             asked = request.headers.get("If-None-Match")
         if response.status_code != 200 or response.streaming:
             return response
@@ -187,10 +296,9 @@ class APIResponseCacheMiddleware:
         if not etag:
             etag = _etag(response.content)
             response["ETag"] = etag
-        if key is not None and self._storable(request, response):
-            entry = (version, list(response.items()), response.content)
+        if version is not None and self._storable(request, response):
             try:
-                cache.set(key, entry, settings.API_CACHE_SECONDS)
+                store(request, response, version)
             except Exception as exc:
                 cachehealth.failed("the API response cache", exc)
         if etag_matches(asked, etag):
@@ -202,10 +310,15 @@ class APIResponseCacheMiddleware:
         if user is not None and user.is_authenticated:
             return False
         cache_control = response.get("Cache-Control", "")
-        return not response.cookies and "private" not in cache_control and "no-store" not in cache_control
+        return (
+            not response.cookies
+            and "private" not in cache_control
+            and "no-store" not in cache_control
+            and not has_vary_header(response, "*")
+        )
 
     def _replay(self, request, entry):
-        _, headers, body = entry
+        headers, body = entry
         if etag_matches(request.headers.get("If-None-Match"), dict(headers).get("ETag")):
             return _not_modified(headers)
         response = HttpResponse(body)

@@ -16,49 +16,29 @@ Writes that bypass model signals (QuerySet.update, bulk_create, raw SQL) must ca
 
 import contextlib
 import logging
-import time
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from core.cache import health as cachehealth
+from core.db import Counter
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "tracker:data-version"
 # The database's counter: a sequence on PostgreSQL, a table of one row on SQLite.
 COUNTER = "core_data_version"
+_counter = Counter(COUNTER)
 
 
 def _database_number(*, above: int | None = None) -> int:
     """With `above`, a new number, greater than it and than every number handed out
     before; without, the last one handed out (0 if none)."""
     connection = connections[DEFAULT_DB_ALIAS]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            if above is None:
-                cursor.execute(f"SELECT last_value FROM {COUNTER}")
-                return cursor.fetchone()[0]
-            cursor.execute(f"SELECT nextval('{COUNTER}')")
-            number = cursor.fetchone()[0]
-            if number <= above:  # the database is behind what this process saw (restored from a backup)
-                cursor.execute(f"SELECT setval('{COUNTER}', GREATEST(last_value, %s) + 1) FROM {COUNTER}", [above])
-                number = cursor.fetchone()[0]
-            return number
-        if above is None:
-            cursor.execute(f"SELECT value FROM {COUNTER} WHERE id = 1")
-            row = cursor.fetchone()
-            return row[0] if row else 0
-        # Unlike nextval, this update is undone with a transaction around it that rolls
-        # back, and its number would be handed out again: taking at least the clock's
-        # nanoseconds keeps every number unique. A missing row is put back.
-        cursor.execute(
-            f"INSERT INTO {COUNTER} (id, value) VALUES (1, %s) "
-            "ON CONFLICT (id) DO UPDATE SET value = MAX(value + 1, excluded.value) RETURNING value",
-            [max(above + 1, time.time_ns())],
-        )
-        return cursor.fetchone()[0]
+    if above is None:
+        return _counter.last(connection)
+    return _counter.take(connection, above=above)
 
 
 class VersionFloor:

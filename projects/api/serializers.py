@@ -1,3 +1,13 @@
+"""The projects API's serializers, which validate what clients write and document the
+schema, and the one read representation of a project, which every response shows."""
+
+import functools
+from collections import defaultdict
+
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django_countries import countries
 from rest_framework import serializers
 
 from core.api.serializers import (
@@ -13,8 +23,9 @@ from core.api.serializers import (
     StrictURLField,
     attr_reader,
 )
+from core.dates import activity_date_display
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.models import Activity, Citation, Field, Program, Project, Source, project_years_display
 
 PARTNER_REF = {
     "slug": (attr_reader("slug"), STRING_SCHEMA),
@@ -80,6 +91,172 @@ class ActivitySummarySerializer(serializers.ModelSerializer):
         fields = ["id", "url", "title", "kind", "year", "month", "day", "date_display"]
 
 
+# -- the read representation of a project --------------------------------------------------
+# Built in one place, from values() rows, for the list, the detail, the answer after a
+# write, CSV and the browsable API; ProjectSerializer validates input and documents the
+# schema, and its Meta.fields is the one list of the keys. A key with no reader below is a
+# model column, shown as DRF shows it.
+
+# The columns every row carries, beside the model columns among the keys: what the readers read.
+_PROJECT_ROW_COLUMNS = ("id", "slug", "start_year", "end_year", "status", "cooperating_countries")
+_PROJECT_ROW_PROGRAM = {"program__slug": "slug", "program__name": "name"}
+
+
+def _iso(value, tz):
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as `Z`."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _url_maker(request, view_name, kwarg):
+    """reverse() once per list, not once per row: the URL with a placeholder, filled in."""
+    marker = "0" if kwarg == "pk" else "tracker-url-placeholder"
+    url = reverse(view_name, kwargs={kwarg: marker})
+    if request is not None:
+        url = request.build_absolute_uri(url)
+    head, tail = url.rsplit(marker, 1)
+    return lambda value: f"{head}{value}{tail}"
+
+
+def _partners_of(ids, context):
+    lists = defaultdict(list)
+    rows = context.partners.filter(projects__in=ids).values_list("projects", "slug", "name", "name_ja", "country")
+    for pid, slug, name, name_ja, country in rows:
+        lists[pid].append({"slug": slug, "name": name, "name_ja": name_ja, "country": country or None})
+    return lists
+
+
+def _fields_of(ids, context):
+    lists = defaultdict(list)
+    for pid, slug, name, name_ja in Field.objects.filter(projects__in=ids).values_list(
+        "projects", "slug", "name", "name_ja"
+    ):
+        lists[pid].append({"slug": slug, "name": name, "name_ja": name_ja})
+    return lists
+
+
+def _activities_of(ids, context):
+    lists = defaultdict(list)
+    url = _url_maker(context.request, "projects-api:activity-detail", "pk")
+    date_display = functools.cache(lambda *date: str(activity_date_display(*date)))
+    for pid, aid, title, kind, year, month, day in Activity.objects.filter(project__in=ids).values_list(
+        "project", "id", "title", "kind", "year", "month", "day"
+    ):
+        lists[pid].append(
+            {"id": aid, "url": url(aid), "title": title, "kind": kind, "year": year, "month": month, "day": day,
+             "date_display": date_display(year, month, day)}
+        )  # fmt: skip
+    return lists
+
+
+def _citations_of(ids, context):
+    lists = defaultdict(list)
+    for pid, slug, title, year, section, excerpt in Citation.objects.filter(project__in=ids).values_list(
+        "project", "source__slug", "source__title", "source__year", "section", "excerpt"
+    ):
+        lists[pid].append(
+            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt}
+        )
+    return lists
+
+
+class _Context:
+    """What a list of representations shares: the request, the partners the user may see,
+    the related lists fetched once for all rows (one query each, for the keys asked for),
+    and the names that recur on every page, each worked out once."""
+
+    related = {"partners": _partners_of, "fields": _fields_of, "activities": _activities_of,
+               "citations": _citations_of}  # fmt: skip
+
+    def __init__(self, request, keys, ids):
+        self.request = request
+        self.partners = Partner.objects.for_user(getattr(request, "user", None))
+        self.lists = {key: load(ids, self) for key, load in self.related.items() if key in keys and ids}
+        self.project_url = _url_maker(request, "projects-api:project-detail", "slug")
+        self.public_url = _url_maker(None, "projects:project-detail", "slug")
+        self.statuses = {value: str(label) for value, label in Project.Status.choices}
+        self.years = functools.cache(lambda start, end: str(project_years_display(start, end)))
+        self.country_name = functools.cache(lambda code: str(countries.name(code)))
+        self.tz = timezone.get_current_timezone()
+
+
+def _related(key):
+    return lambda row, c: c.lists[key].get(row["id"], [])
+
+
+_PROJECT_READERS = {
+    "url": lambda row, c: c.project_url(row["slug"]),
+    "public_url": lambda row, c: c.public_url(row["slug"]),
+    "program": lambda row, c: {name: row[column] for column, name in _PROJECT_ROW_PROGRAM.items()},
+    "partners": _related("partners"),
+    "fields": _related("fields"),
+    "years": lambda row, c: c.years(row["start_year"], row["end_year"]),
+    "status_display": lambda row, c: c.statuses[row["status"]],
+    "cooperating_countries": lambda row, c: [
+        {"code": code, "name": c.country_name(code)} for code in row["cooperating_countries"].split(",") if code
+    ],
+    "citations": _related("citations"),
+    "activities": _related("activities"),
+}
+
+
+def _column_reader(name):
+    field = Project._meta.get_field(name)
+    if isinstance(field, models.DateTimeField):
+        return lambda row, c: _iso(row[name], c.tz)
+    return lambda row, c: row[name]
+
+
+@functools.cache
+def _project_layout():
+    """(key, reader) for each key of ProjectSerializer.Meta.fields, and the values() columns
+    a row needs."""
+    keys = ProjectSerializer.Meta.fields
+    readers = [(key, _PROJECT_READERS.get(key) or _column_reader(key)) for key in keys]
+    columns = [*_PROJECT_ROW_COLUMNS, *(k for k in keys if k not in _PROJECT_READERS and k not in _PROJECT_ROW_COLUMNS)]
+    return readers, (*columns, *_PROJECT_ROW_PROGRAM)
+
+
+def project_row_values() -> tuple[str, ...]:
+    """The values() columns of a representation row: `queryset.values(*project_row_values())`."""
+    return _project_layout()[1]
+
+
+def project_row(project: Project) -> dict:
+    """A model instance as the row values() would give (its program read through the relation)."""
+    row = {}
+    for column in project_row_values():
+        if column in _PROJECT_ROW_PROGRAM:
+            row[column] = getattr(project.program, _PROJECT_ROW_PROGRAM[column])
+        elif column == "cooperating_countries":
+            row[column] = ",".join(country.code for country in project.cooperating_countries)
+        else:
+            row[column] = getattr(project, Project._meta.get_field(column).attname)
+    return row
+
+
+def project_representations(*, rows: list[dict], request, keys=None) -> list[dict]:
+    """The API's representation of projects, from `values(*project_row_values())` rows (or
+    project_row()), in one query per related list asked for, whatever the number of rows.
+    `keys`: only these (CSV asks for what its columns show); all by default. A draft partner
+    of a published project is shown only to those who may see drafts."""
+    readers, _ = _project_layout()
+    if keys is not None:
+        readers = [(key, read) for key, read in readers if key in keys]
+    context = _Context(request, {key for key, _ in readers}, [row["id"] for row in rows])
+    return [{key: read(row, context) for key, read in readers} for row in rows]
+
+
+class ProjectListSerializer(serializers.ListSerializer):
+    """Many projects represented together: the related lists in one query each, not per project."""
+
+    def to_representation(self, data):
+        projects = data.all() if isinstance(data, models.manager.BaseManager) else data
+        return project_representations(rows=[project_row(p) for p in projects], request=self.context.get("request"))
+
+
 class ProjectSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:project-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
@@ -101,6 +278,20 @@ class ProjectSerializer(ModelRulesSerializer):
         ]  # fmt: skip
         read_only_fields = ["version", "created", "updated"]
         extra_kwargs = {"start_year": YEAR_BOUNDS, "end_year": YEAR_BOUNDS}
+        list_serializer_class = ProjectListSerializer
+
+    def to_representation(self, instance):
+        # The browsable API shows a record three times (the response and its edit forms,
+        # under copies of the request): again for the same user, unless the record has
+        # changed since, it costs no query.
+        row = project_row(instance)
+        request = self.context.get("request")
+        key = (getattr(request, "user", None), row)
+        shown = instance.__dict__.get("_api_representation")
+        if shown is None or shown[0] != key:
+            shown = (key, project_representations(rows=[row], request=request)[0])
+            instance.__dict__["_api_representation"] = shown
+        return shown[1]
 
     def validate_partners(self, value):
         if not value:

@@ -1,4 +1,5 @@
-from django.db.models import Prefetch
+from itertools import islice
+
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
@@ -21,25 +22,22 @@ from projects.api.serializers import (
     ProjectSerializer,
     SourceSerializer,
     TimelineReportSerializer,
+    project_representations,
+    project_row,
+    project_row_values,
 )
 from projects.filtersets import ActivityFilterSet, ProjectFilterSet, ProjectReportFilterSet
 from projects.iati import iati_activities_chunks, iati_errors_document
 from projects.models import PROJECT_CURSOR_KEYS, Activity, Field, Program, Project, Source
 from projects.selectors import (
     DIMENSIONS,
-    PROJECT_LIST_VALUES,
     ReportError,
     citations_prefetch,
-    project_api_rows,
     report_counts,
     report_matrix,
     report_parse_group_by,
     report_timeline,
 )
-
-
-def _names(objects):
-    return "; ".join(o.name for o in objects)
 
 
 class FieldViewSet(TrackerViewSet):
@@ -73,59 +71,57 @@ class ProjectViewSet(TrackerViewSet):
 
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilterSet
+    # Read from the project's representation (project_representations), flattened.
     csv_columns = [
-        ("slug", lambda p: p.slug),
-        ("title", lambda p: p.title),
-        ("program", lambda p: p.program.slug),
-        ("program_name", lambda p: p.program.name),
-        ("partners", lambda p: ",".join(x.slug for x in p.partners.all())),
-        ("partner_names", lambda p: _names(p.partners.all())),
-        ("countries", lambda p: ",".join(sorted({x.country.code for x in p.partners.all() if x.country}))),
-        ("fields", lambda p: ",".join(x.slug for x in p.fields.all())),
-        ("field_names", lambda p: _names(p.fields.all())),
-        ("start_year", lambda p: p.start_year),
-        ("end_year", lambda p: p.end_year),
-        ("status", lambda p: p.status),
-        ("status_name", lambda p: p.get_status_display()),
-        ("cooperating_countries", lambda p: ",".join(c.code for c in p.cooperating_countries)),
-        ("cooperating_country_names", lambda p: "; ".join(c.name for c in p.cooperating_countries)),
-        ("published", lambda p: p.published),
-        ("description", lambda p: p.description),
+        ("slug", lambda p: p["slug"]),
+        ("title", lambda p: p["title"]),
+        ("program", lambda p: p["program"]["slug"]),
+        ("program_name", lambda p: p["program"]["name"]),
+        ("partners", lambda p: ",".join(x["slug"] for x in p["partners"])),
+        ("partner_names", lambda p: "; ".join(x["name"] for x in p["partners"])),
+        ("countries", lambda p: ",".join(sorted({x["country"] for x in p["partners"] if x["country"]}))),
+        ("fields", lambda p: ",".join(x["slug"] for x in p["fields"])),
+        ("field_names", lambda p: "; ".join(x["name"] for x in p["fields"])),
+        ("start_year", lambda p: p["start_year"]),
+        ("end_year", lambda p: p["end_year"]),
+        ("status", lambda p: p["status"]),
+        ("status_name", lambda p: p["status_display"]),
+        ("cooperating_countries", lambda p: ",".join(c["code"] for c in p["cooperating_countries"])),
+        ("cooperating_country_names", lambda p: "; ".join(c["name"] for c in p["cooperating_countries"])),
+        ("published", lambda p: p["published"]),
+        ("description", lambda p: p["description"]),
     ]
+    # The keys those columns read: the CSV fetches neither activities nor citations.
+    csv_keys = {"slug", "title", "program", "partners", "fields", "start_year", "end_year", "status",
+                "status_display", "cooperating_countries", "published", "description"}  # fmt: skip
 
     # Cursor paging (?cursor=): a keyset over the default order (projects_project_cursor_idx).
     cursor_keys = PROJECT_CURSOR_KEYS
 
     def get_queryset(self):
-        queryset = (
-            Project.objects.for_user(self.request.user)
-            .select_related("program")
-            .prefetch_related(
-                # A draft partner of a published project is shown only to those who may see drafts.
-                Prefetch("partners", queryset=Partner.objects.for_user(self.request.user)),
-                "fields",
-            )
-        )
-        if getattr(getattr(self.request, "accepted_renderer", None), "format", None) == "csv":
-            return queryset  # the CSV columns show neither activities nor citations
-        return queryset.prefetch_related("activities", citations_prefetch())
+        # The related lists come with the representation (ProjectSerializer), not prefetched.
+        return Project.objects.for_user(self.request.user).select_related("program")
 
     def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format != "json":
             return super().list(request, *args, **kwargs)
-        # The lean read path: values() rows made into the serializer's JSON (selectors.py).
+        # values() rows, not model instances: the representation is built from rows.
         projects = self.filter_queryset(Project.objects.for_user(request.user))
         if self.paginator.cursor_query_param in request.query_params:
-            page = self.paginate_queryset(projects.values(*PROJECT_LIST_VALUES))
+            page = self.paginate_queryset(projects.values(*project_row_values()))
         else:
             # The page's ids first, then their rows: the ids of a filtered page come from an
             # index alone (PostgreSQL's index-only scan of projects_project_facets_idx), so
             # the projects passed over on the way to a page are never read from the table.
             ids = self.paginate_queryset(projects.values_list("pk", flat=True))
-            found = {row["id"]: row for row in Project.objects.filter(pk__in=ids).values(*PROJECT_LIST_VALUES)}
+            found = {row["id"]: row for row in Project.objects.filter(pk__in=ids).values(*project_row_values())}
             page = [found[pk] for pk in ids]
-        rows = project_api_rows(rows=page, request=request, partners=Partner.objects.for_user(request.user))
-        return self.get_paginated_response(rows)
+        return self.get_paginated_response(project_representations(rows=page, request=request))
+
+    def csv_records(self, projects):
+        projects = iter(projects)
+        while chunk := [project_row(p) for p in islice(projects, 2000)]:
+            yield from project_representations(rows=chunk, request=self.request, keys=self.csv_keys)
 
 
 class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):

@@ -236,13 +236,15 @@ def test_a_bulk_action_during_an_edit_in_progress_does_not_lose_either_change(ed
 def test_a_change_form_whose_record_was_deleted_meanwhile_is_refused_not_saved_anew(partner):
     """Deleted after the editor opened the form (or while the save waited for the row
     lock): saving would create the record again with the editor's values."""
-    from partners.admin import PartnerForm
+    from django.forms import modelform_factory
+
+    from core.forms import OptimisticLockForm
 
     data = {
         "name": "Vietnam", "slug": "vietnam", "kind": "country", "country": "VN", "region": "southeast_asia",
         "loaded_version": partner.version,
     }  # fmt: skip
-    form = PartnerForm(data=data, instance=partner)
+    form = modelform_factory(Partner, form=OptimisticLockForm, fields="__all__")(data=data, instance=partner)
     Partner.objects.filter(pk=partner.pk).delete()
     assert not form.is_valid()
     assert "was deleted since you opened it" in str(form.non_field_errors())

@@ -1,12 +1,14 @@
 """The fast paths of the API (issue 5), guarded by behaviour and query counts, never by
-timings: the lean list is byte for byte the ModelSerializer's output, the orjson
-renderer is DRF's, counts are cached per data version, cursor pages walk every row once,
+timings: every path shows a project's one representation, the orjson renderer is
+DRF's, counts are cached per data version, cursor pages walk every row once,
 and the response cache never serves a read from before a write, whatever the write
 path (API, admin change form, admin import, admin bulk action, model signals)."""
 
 import base64
+import csv
 import datetime
 import decimal
+import io
 import json
 import os
 import secrets
@@ -17,11 +19,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
 from django.utils.translation import gettext_lazy
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.renderers import JSONRenderer
-from rest_framework.request import Request
 from rest_framework.test import APIClient
 
 from core.api.pagination import CachedCountPaginator
@@ -31,7 +32,6 @@ from core.cache.responses import APIResponseCacheMiddleware
 from core.cache.version import bump_now
 from partners.models import Partner
 from projects.api.serializers import ProjectSerializer
-from projects.api.views import ProjectViewSet
 from projects.models import Activity, Citation, Project, Source
 from tests.projects.test_admin import _confirm, _import, _project_post, _url
 from tests.services import REDIS_URL
@@ -47,7 +47,10 @@ def cached(settings):
     settings.API_COUNT_CACHE = True
     cache.clear()
     yield
-    cache.clear()
+    # A test on the real Redis (_redis_cache) empties its own keys: FLUSHDB would empty
+    # the keys of the tests running beside it too.
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        cache.clear()
 
 
 def _queries(client, *args, **kwargs):
@@ -75,39 +78,131 @@ def _rich(world, source):
     return world
 
 
-class TestLeanList:
+class TestOneRepresentation:
+    """A project has one read representation (projects.api.serializers): the list, the
+    detail, the answer to a write, the browsable API and CSV all show it."""
+
     @pytest.mark.parametrize("language", ["en", "ja"])
-    def test_the_list_is_byte_for_byte_the_model_serializers_output(self, world, source, viewer, language):
+    def test_the_list_the_detail_and_the_browsable_api_show_the_same_object(self, world, source, viewer, language):
         _rich(world, source)
         client = APIClient()
         client.force_authenticate(viewer)  # drafts too
-        response = client.get("/api/v1/projects/", {"page_size": 500}, HTTP_ACCEPT_LANGUAGE=language)
-        assert response.status_code == 200
-        request = Request(response.wsgi_request)
-        view = ProjectViewSet(request=request, format_kwarg=None, action="list")
-        queryset = view.get_queryset().order_by(*Project._meta.ordering)
-        # The API is not under a language prefix: it answers in the language the locale
-        # middleware chose (the default one), which the serializer must use too.
-        with translation.override(response["Content-Language"]):
-            results = ProjectSerializer(queryset, many=True, context={"request": request}).data
-            expected = JSONRenderer().render(
-                {"count": len(results), "next": None, "previous": None, "results": results}
-            )
-        assert response.content == expected
-        body = response.json()
-        assert body["count"] == 5 and any(p["start_year"] is None for p in body["results"])
+        listing = client.get("/api/v1/projects/", {"page_size": 500}, HTTP_ACCEPT_LANGUAGE=language).json()
+        assert listing["count"] == 5 and any(p["start_year"] is None for p in listing["results"])
+        browsable = client.get("/api/v1/projects/", {"page_size": 500, "format": "api"}, HTTP_ACCEPT_LANGUAGE=language)
+        assert browsable.status_code == 200 and browsable["Content-Type"].startswith("text/html")
+        assert json.loads(json.dumps(browsable.data["results"])) == listing["results"]
+        for row in listing["results"]:
+            detail = client.get(f"/api/v1/projects/{row['slug']}/", HTTP_ACCEPT_LANGUAGE=language)
+            assert detail.json() == row
 
-    def test_a_filtered_second_page_has_the_serializers_links_and_rows(self, world, source):
+    def test_a_project_is_shown_with_drf_formats_and_the_models_orders(self, world, source, viewer):
+        _rich(world, source)
+        client = APIClient()
+        client.force_authenticate(viewer)
+        project = Project.objects.get(slug="vn-medicine")
+        body = client.get("/api/v1/projects/vn-medicine/").json()
+        assert list(body) == ProjectSerializer.Meta.fields
+        assert body["url"] == "http://testserver/api/v1/projects/vn-medicine/"
+        assert body["public_url"] == "/projects/vn-medicine/"
+        assert body["program"] == {"slug": "capacity-building-assistance", "name": "Capacity building assistance"}
+        assert body["partners"] == [{"slug": "vietnam", "name": "Vietnam", "name_ja": "", "country": "VN"}]
+        assert (body["years"], body["status"], body["status_display"]) == ("2012–2015", "completed", "Completed")
+        assert body["created"] == project.created.isoformat().replace("+00:00", "Z")
+        assert [(a["title"], a["date_display"]) for a in body["activities"]] == [
+            ("Year", "2012"), ("Day", "28 February 2013"), ("Month", "July 2013"),
+        ]  # fmt: skip
+        first = body["activities"][0]
+        assert first["url"] == f"http://testserver/api/v1/activities/{first['id']}/"
+        assert [c["section"] for c in body["citations"]] == ["Table 1", "Table 2"]
+        assert body["citations"][0]["source"] == {"slug": source.slug, "title": source.title, "year": source.year}
+        draft = client.get("/api/v1/projects/draft-undated/").json()
+        assert draft["years"] == "years not stated" and draft["description"] == "Ünïcode — 日本語"
+        assert draft["cooperating_countries"] == [
+            {"code": "GB", "name": "United Kingdom"}, {"code": "US", "name": "United States of America"},
+        ]  # fmt: skip
+
+    def test_a_draft_partner_is_shown_only_to_those_who_may_see_drafts(self, world, viewer):
+        world["png_band"].partners.add(
+            Partner.objects.create(slug="draft-partner", name="A draft partner", country="JP", published=False)
+        )
+        anonymous, staff = APIClient(), APIClient()
+        staff.force_authenticate(viewer)
+        for client, expected in ((anonymous, ["png"]), (staff, ["draft-partner", "png"])):
+            detail = client.get("/api/v1/projects/png-band/").json()
+            assert [p["slug"] for p in detail["partners"]] == expected
+            listed = _slugs_of(client.get("/api/v1/projects/").json()["results"], "png-band")
+            assert listed == expected
+            rows = csv.DictReader(
+                io.StringIO(b"".join(client.get("/api/v1/projects/?format=csv").streaming_content).decode())
+            )
+            assert next(r for r in rows if r["slug"] == "png-band")["partners"] == ",".join(expected)
+
+    def test_a_write_answers_with_the_representation_a_read_gives(self, world, editor):
+        writer = APIClient()
+        writer.force_authenticate(editor)
+        changed = writer.patch("/api/v1/projects/balikatan/", {"description": "Changed"}, format="json")
+        assert changed.status_code == 200, changed.content
+        assert changed.json() == writer.get("/api/v1/projects/balikatan/").json()
+        payload = {"slug": "new-one", "title": "New", "program": "vientiane-vision", "partners": ["png", "vietnam"],
+                   "fields": ["ha-dr"], "start_year": 2020, "cooperating_countries": ["US", "GB"]}  # fmt: skip
+        created = writer.post("/api/v1/projects/", payload, format="json")
+        assert created.status_code == 201, created.content
+        assert created.json() == writer.get("/api/v1/projects/new-one/").json()
+
+    def test_the_csv_columns_are_the_representation_flattened(self, world):
+        client = APIClient()
+        rows = csv.DictReader(
+            io.StringIO(b"".join(client.get("/api/v1/projects/?format=csv").streaming_content).decode())
+        )
+        seminar = next(r for r in rows if r["slug"] == "hadr-seminar")
+        body = client.get("/api/v1/projects/hadr-seminar/").json()
+        assert seminar["partners"] == ",".join(p["slug"] for p in body["partners"])
+        assert seminar["partner_names"] == "; ".join(p["name"] for p in body["partners"])
+        assert seminar["countries"] == "PH,VN"
+        assert (seminar["status_name"], seminar["cooperating_country_names"]) == (
+            body["status_display"],
+            "United Kingdom",
+        )
+        assert (seminar["start_year"], seminar["end_year"], seminar["published"]) == ("2016", "2016", "True")
+
+    def test_the_representation_has_the_keys_the_schema_documents(self, world, source):
+        _rich(world, source)
+        components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+
+        def keys(schema):
+            schema = schema.get("items", schema)
+            if "$ref" in schema:
+                schema = components[schema["$ref"].rsplit("/", 1)[1]]
+            return schema.get("properties")
+
+        documented = keys(components["Project"])
+        assert list(documented) == ProjectSerializer.Meta.fields
+        shown = set()
+        for slug in ("vn-medicine", "hadr-seminar"):  # activities and citations; co-operating countries
+            body = APIClient().get(f"/api/v1/projects/{slug}/").json()
+            for key, value in body.items():
+                nested = (value or [None])[0] if isinstance(value, list) else value
+                if isinstance(nested, dict):
+                    assert list(nested) == list(keys(documented[key])), key
+                    shown.add(key)
+            if body["citations"]:
+                assert list(body["citations"][0]["source"]) == list(keys(components["SourceRef"]))
+        assert shown == {"program", "partners", "fields", "cooperating_countries", "citations", "activities"}
+
+    def test_a_filtered_second_page_has_the_links_and_the_rows_of_the_detail(self, world, source):
         _rich(world, source)
         response = APIClient().get("/api/v1/projects/", {"page_size": 1, "page": 2, "field": "ha-dr"})
         body = response.json()
         assert body["count"] == 2
         assert body["previous"].endswith("/api/v1/projects/?field=ha-dr&page_size=1")
         assert body["next"] is None
-        project = Project.objects.get(slug=body["results"][0]["slug"])
-        request = Request(response.wsgi_request)
-        expected = ProjectSerializer(project, context={"request": request}).data
-        assert json.dumps(body["results"][0]) == json.dumps(json.loads(JSONRenderer().render(expected)))
+        slug = body["results"][0]["slug"]
+        assert body["results"][0] == APIClient().get(f"/api/v1/projects/{slug}/").json()
+
+
+def _slugs_of(projects, slug):
+    return [p["slug"] for p in next(p for p in projects if p["slug"] == slug)["partners"]]
 
 
 class TestRenderer:
@@ -414,7 +509,9 @@ def _redis_cache(request):
 
     request.addfinalizer(empty)
     backend = "django.core.cache.backends.redis.RedisCache"
-    return {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
+    # Every connection the app makes is named after the test, so a test can cut them.
+    options = {"client_name": prefix}
+    return {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": prefix, "OPTIONS": options}}
 
 
 def _wsgi_get(application, path, query="", **headers):
@@ -541,11 +638,13 @@ class TestTheVersionWatch:
         assert watch.current_version() == 9
 
     def test_a_broken_connection_forgets_everything_and_reconnects(self, watch):
+        import redis
+
         watch, other, key = watch
         assert watch.current_version() == 7
-        watch.entries["k"] = (7, [], b"body")
+        watch.entries["k"] = ([], b"body")
         assert other.client_kill_filter(_id=watch.client_id) == 1
-        with pytest.raises(ConnectionError):
+        with pytest.raises(redis.ConnectionError):
             watch.current_version()
         assert watch.entries == {} and watch.version is None
         other.incr(key)
@@ -553,19 +652,24 @@ class TestTheVersionWatch:
         other.incr(key)
         assert watch.current_version() == 9
 
-    def test_entries_are_kept_up_to_the_limit_and_only_for_their_version(self, watch):
+    def test_entries_are_kept_up_to_the_limit_and_only_for_the_version_they_were_read_under(self, watch):
         import pickle
 
-        watch, other, key = watch
-        for name in "abc":
-            other.set(f"{key}:{name}", pickle.dumps((7, [("ETag", '"x"')], name.encode() * 40)))
-        assert watch.get_entry("a", f"{key}:a", 100)[1][2] == b"a" * 40
-        assert watch.get_entry("b", f"{key}:b", 100)[1][2] == b"b" * 40
-        assert watch.get_entry("c", f"{key}:c", 100)[1][2] == b"c" * 40
-        assert list(watch.entries) == ["b", "c"]  # 120 bytes do not fit in 100: the oldest went
-        assert watch.get_entry("c", f"{key}:c", 100)[1][2] == b"c" * 40  # from memory now:
-        other.delete(f"{key}:c")
-        assert watch.get_entry("c", f"{key}:c", 100)[1][2] == b"c" * 40
-        other.incr(key)
-        assert watch.get_entry("c", f"{key}:c", 100) == (8, None)  # an entry of version 7 is no use now
-        assert watch.entries == {}
+        from core.cache.front import VersionWatch
+
+        _, other, key = watch
+        watch = VersionWatch(REDIS_URL, key, make_key=lambda name: f"{key}:{name}")
+        try:
+            for name in "abc":
+                other.set(f"{key}:{name}", pickle.dumps(([("ETag", '"x"')], name.encode() * 40)))
+            assert watch.get_entry("a", 100)[1][1] == b"a" * 40
+            assert watch.get_entry("b", 100)[1][1] == b"b" * 40
+            assert watch.get_entry("c", 100)[1][1] == b"c" * 40
+            assert list(watch.entries) == ["b", "c"]  # 120 bytes do not fit in 100: the oldest went
+            other.delete(f"{key}:c")
+            assert watch.get_entry("c", 100) == (7, ([("ETag", '"x"')], b"c" * 40))  # from memory
+            other.incr(key)
+            assert watch.get_entry("c", 100) == (8, None)  # the copy went with version 7
+            assert watch.entries == {}
+        finally:
+            watch.close()

@@ -78,6 +78,29 @@ class TestProjectYears:
         assert project.version == version + 1
 
 
+class TestSearchDocument:
+    def test_saving_builds_it_from_the_project_and_its_public_links(self, project, partner, field):
+        project.description = "Disaster relief training"
+        project.save()
+        project.refresh_from_db()
+        assert project.search_document == "HA/DR for Vietnam Disaster relief training Vietnam HA/DR"
+
+    def test_unpublishing_a_partner_takes_its_name_out(self, project, partner):
+        partner.published = False
+        partner.save()
+        project.refresh_from_db()
+        assert project.search_document == "HA/DR for Vietnam HA/DR"
+
+    def test_a_fixture_keeps_the_document_it_holds(self, project):
+        from django.core import serializers
+
+        project.search_document = "as exported"
+        (loaded,) = serializers.deserialize("json", serializers.serialize("json", [project]))
+        loaded.save()
+        project.refresh_from_db()
+        assert project.search_document == "as exported"
+
+
 class TestActivityInsideProjectSpan:
     def test_it_rejects_an_activity_before_its_project_in_full_clean(self, project):
         activity = Activity(project=project, title="Too early", kind=Activity.Kind.SEMINAR, year=2010)
