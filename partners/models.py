@@ -82,6 +82,14 @@ class Partner(ReferenceModel, TimestampedModel, VersionedModel):
         """Whether everyone may see this partner (Partner.objects.public)."""
         return self.published
 
+    def parent_for(self, user):
+        """The parent as `user` may see it: a draft parent is hidden like any draft (None)
+        from whoever may not see drafts. The one rule for the API's JSON and CSV."""
+        parent = self.parent
+        if parent is None or parent.is_public or (user is not None and user.has_perm("partners.view_partner")):
+            return parent
+        return None
+
     def clean(self):
         ancestor = self.parent
         seen = set()

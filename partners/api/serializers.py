@@ -23,11 +23,6 @@ class PartnerSerializer(ModelRulesSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         request = self.context.get("request")
-        parent = instance.parent
-        if (
-            parent is not None
-            and not parent.published
-            and not (request is not None and request.user.has_perm("partners.view_partner"))
-        ):
+        if instance.parent_id is not None and instance.parent_for(getattr(request, "user", None)) is None:
             data["parent"] = None  # a draft parent is hidden like any draft
         return data

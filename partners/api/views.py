@@ -18,8 +18,14 @@ class PartnerViewSet(TrackerViewSet):
         ("region", lambda p: p.region),
         ("region_name", lambda p: p.get_region_display()),
         ("asean_member", lambda p: p.asean_member),
-        ("parent", lambda p: p.parent.slug if p.parent else ""),
+        ("parent", lambda p: p.visible_parent.slug if p.visible_parent else ""),
     ]
+
+    def csv_records(self, objects):
+        # The parent as this reader may see it, as in the JSON (Partner.parent_for).
+        for partner in objects:
+            partner.visible_parent = partner.parent_for(self.request.user)
+            yield partner
 
     def get_queryset(self):
         return (
