@@ -41,6 +41,24 @@ def _served_from_the_cache(client, **headers):
     return len(queries) == 0
 
 
+@pytest.fixture
+def front(redis_cache, project):
+    """A cache front before Django, and the paths of the requests that reached Django."""
+    from tracker.wsgi import django_application
+
+    calls = []
+
+    def django(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return django_application(environ, start_response)
+
+    front = ResponseCacheFront(django)
+    yield front, calls
+    watch = getattr(front.local, "watch", None)
+    if watch is not None:
+        watch.close()
+
+
 class TestWhatAnEntryVariesOn:
     def test_the_answers_vary_header_names_what_the_middleware_keys_on(self, redis_cache, project):
         response = APIClient().get(LIST)
@@ -79,16 +97,8 @@ class TestWhatAnEntryVariesOn:
         assert japanese.content == english.content and japanese["Content-Language"] == "en"
         assert {key.rsplit(b".", 2)[-2] for key in _entries(raw, prefix)} == {b"en"}
 
-    def test_the_wsgi_front_finds_what_the_middleware_stored_under_the_same_key(self, redis_cache, project):
-        from tracker.wsgi import django_application
-
-        calls = []
-
-        def django(environ, start_response):
-            calls.append(environ["PATH_INFO"])
-            return django_application(environ, start_response)
-
-        front = ResponseCacheFront(django)
+    def test_the_wsgi_front_finds_what_the_middleware_stored_under_the_same_key(self, front):
+        front, calls = front
         assert front.location is not None
         APIClient().get(LIST, HTTP_ACCEPT="application/json")  # through Django alone
         # The test client sends an empty Cookie header, which Django keys apart from none.
@@ -96,28 +106,11 @@ class TestWhatAnEntryVariesOn:
         status, _, body = _wsgi_get(front, LIST, **headers)
         assert status == "200 OK" and calls == []
         assert _wsgi_get(front, LIST, **{**headers, "HTTP_ACCEPT": "*/*"})[2] == body and calls == [LIST]
-        front.local.watch.close()
 
 
 class TestThePushInvalidation:
     """The front answers from its process's copy without asking Redis, and a new version
     written by any other client reaches it as a RESP3 push, read through redis-py."""
-
-    @pytest.fixture
-    def front(self, redis_cache, project):
-        from tracker.wsgi import django_application
-
-        calls = []
-
-        def django(environ, start_response):
-            calls.append(environ["PATH_INFO"])
-            return django_application(environ, start_response)
-
-        front = ResponseCacheFront(django)
-        yield front, calls
-        watch = getattr(front.local, "watch", None)
-        if watch is not None:
-            watch.close()
 
     def test_another_clients_bump_drops_the_process_copy_at_the_next_request(self, redis_cache, front):
         raw, prefix = redis_cache
