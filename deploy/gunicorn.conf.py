@@ -23,3 +23,7 @@ timeout = 30
 # gunicorn's default, said outright: X-Forwarded-Proto is believed from nginx on this
 # machine only.
 forwarded_allow_ips = "127.0.0.1,::1"
+
+# The longest request line (method, path, query string) gunicorn reads: gunicorn's most,
+# as nginx's large_client_header_buffers 8k. Longer is a 414 (documented in the schema).
+limit_request_line = 8190

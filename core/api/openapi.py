@@ -1,5 +1,6 @@
 """The OpenAPI schema's shared parts: the error responses every operation can give, the
-conditional-request headers, and the pagination parameters' bounds.
+conditional-request headers, the bounds of list parameters, and the 414 a web server
+gives for a URL too long.
 
 drf-spectacular documents each view's success response from its serializer; what it
 cannot see is what the API's plumbing adds around every view (core.api: the error
@@ -9,6 +10,8 @@ lists every response a client can get and a schema-driven fuzzer can hold us to 
 """
 
 from django_countries import countries
+
+from core.filtersets import MAX_FILTER_VALUES
 
 
 def country_choices():
@@ -38,6 +41,7 @@ ERROR_SCHEMA = {
 }
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+STRING = {"type": "string"}
 CSV_SCHEMA = {"type": "string", "description": "CSV with a header row; names beside codes."}
 
 ERRORS = {
@@ -48,6 +52,11 @@ ERRORS = {
     "406": "The Accept header asks for a format the API does not offer.",
     "409": "The record is still referred to by other records and cannot be deleted.",
     "412": "If-Match does not match the record's current ETag: someone changed it since you read it.",
+    "414": (
+        "The request line (path and query string) is longer than the web server accepts (8,190 bytes in "
+        "deploy/gunicorn.conf.py and nginx, 4,094 under gunicorn's defaults). The server refuses it before "
+        "the API reads it, in its own HTML."
+    ),
     "415": "The request body's media type is not supported.",
     "429": "Too many requests: slow down (see Retry-After).",
     "503": "The database is unavailable; try again shortly.",
@@ -100,6 +109,8 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 for media in response.get("content", {})
                 if media in {"text/csv", "application/xml"}
             }
+            # Many values of many filters make a URL the server refuses, however valid each is.
+            responses.setdefault("414", {"description": ERRORS["414"], "content": {"text/html": {"schema": STRING}}})
             for code in sorted(_codes_for(method)):
                 responses.setdefault(code, {"description": ERRORS[code], "content": {**_json(ERROR_REF)}})
                 responses[code].setdefault("content", {}).update(
@@ -111,6 +122,8 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 if parameter["in"] == "query" and not parameter.get("required"):
                     # As in an HTML form, an empty filter is no filter (?year=&status=).
                     parameter["allowEmptyValue"] = True
+                if parameter["in"] == "query" and parameter.get("schema", {}).get("type") == "array":
+                    parameter["schema"].setdefault("maxItems", MAX_FILTER_VALUES)
             if is_detail and method == "get":
                 parameters.append(
                     _header_parameter("If-None-Match", "An ETag from an earlier response: 304 if unchanged.")

@@ -7,6 +7,7 @@ import copy
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django_countries import countries
+from django_countries import serializer_fields as country_fields
 from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
@@ -68,7 +69,35 @@ class StrictBooleanField(StrictTypeMixin, serializers.BooleanField):
     type_message = "true or false is required."
 
 
-class ModelRulesSerializer(CountryFieldMixin, serializers.HyperlinkedModelSerializer):
+class StrictCountryField(country_fields.CountryField):
+    """An ISO 3166-1 alpha-2 code, as the schema's CountryEnum lists them ("" where the
+    field may be blank). django-countries would also take a number (392), an alpha-3
+    code, a name in any language or an object; the API takes what its schema says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("A country code (a string) is required.", code="invalid_type")
+        if data == "" and self.allow_blank:
+            return data
+        if data not in self.choices:
+            self.fail("invalid_choice", input=data)
+        return data
+
+
+class StrictCountryFieldMixin(CountryFieldMixin):
+    """django-countries' serializer mixin, with its fields made strict (StrictCountryField)."""
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if field_class is country_fields.CountryField:
+            field_class = StrictCountryField
+        elif isinstance(field_kwargs.get("child"), country_fields.CountryField):
+            child = field_kwargs["child"]
+            field_kwargs["child"] = StrictCountryField(countries=child.countries)
+        return field_class, field_kwargs
+
+
+class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModelSerializer):
     """Runs the model's own rules (clean() and its constraints) on the incoming values, so
     the API refuses what the admin refuses, one message per field; records the user in
     the change history. Values must have their JSON type (StrictTypeMixin)."""
@@ -219,18 +248,19 @@ NAMED_JA_REF = {**NAMED_REF, "name_ja": (attr_reader("name_ja"), STRING_SCHEMA)}
 class CountryListField(serializers.ListField):
     """Writes ISO codes; reads them with their names."""
 
-    child = serializers.ChoiceField(choices=list(countries))
-
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", MAX_LIST_VALUES)
+        kwargs.setdefault("child", StrictCountryField(countries=countries))
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, str):
-            data = [c for c in data.split(",") if c]
-        if isinstance(data, list) and len(data) > MAX_LIST_VALUES:
+        # A JSON array of codes, as the schema says (DRF's ListField would also take a
+        # string as a one-character list, or a form's repeated keys).
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if len(data) > MAX_LIST_VALUES:
             self.fail("max_length", max_length=MAX_LIST_VALUES)
-        return super().to_internal_value([str(c).strip().upper() for c in data] if isinstance(data, list) else data)
+        return super().to_internal_value(data)
 
     def to_representation(self, value):
         return [{"code": c.code, "name": c.name} for c in value]

@@ -451,8 +451,22 @@ class TestSchema:
             if method == "delete":
                 assert "409" in codes, path
             for code, response in operation["responses"].items():
-                if code.startswith(("4", "5")):
+                if code == "414":  # from the web server, before the API sees the request
+                    assert set(response["content"]) == {"text/html"}, (path, method)
+                elif code.startswith(("4", "5")):
                     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+    def test_every_operation_documents_the_web_servers_414_and_every_list_parameter_its_bound(self, schema):
+        from core.filtersets import MAX_FILTER_VALUES
+
+        arrays = 0
+        for path, method, operation in self._operations(schema):
+            assert "414" in operation["responses"], (path, method)
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "array":
+                    assert parameter["schema"]["maxItems"] == MAX_FILTER_VALUES, (path, method, parameter["name"])
+                    arrays += 1
+        assert arrays > 40
 
     def test_every_list_documents_its_filters_paging_and_csv(self, schema):
         params = {p["name"] for p in schema["paths"]["/api/v1/projects/"]["get"]["parameters"]}

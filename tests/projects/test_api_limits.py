@@ -205,21 +205,89 @@ class TestStringLengths:
     def test_every_string_field_of_every_writable_serializer_counts_what_was_sent(self):
         from rest_framework import serializers as drf
 
-        import partners.api.serializers  # noqa: F401  (the apps' serializers, so they are subclasses below)
-        import projects.api.serializers  # noqa: F401
-        from core.api.serializers import ModelRulesSerializer
+        checked = []
+        for serializer_name, name, field in _writable_fields():
+            if isinstance(field, drf.CharField) and field.max_length:
+                with pytest.raises(drf.ValidationError) as refused:
+                    field.run_validation(" " + "a" * field.max_length)
+                assert refused.value.get_codes() == ["max_length"], (serializer_name, name)
+                checked.append(f"{serializer_name}.{name}")
+        assert {"FieldSerializer.name", "PartnerSerializer.name", "ProjectSerializer.title"} <= set(checked)
 
-        def subclasses(cls):
-            for sub in cls.__subclasses__():
-                yield sub
-                yield from subclasses(sub)
+
+def _writable_fields():
+    """(serializer name, field name, field) for every writable field of every serializer the
+    API writes with."""
+    import partners.api.serializers  # noqa: F401  (the apps' serializers, so they are subclasses below)
+    import projects.api.serializers  # noqa: F401
+    from core.api.serializers import ModelRulesSerializer
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for serializer_class in set(subclasses(ModelRulesSerializer)):
+        for name, field in serializer_class().fields.items():
+            if not field.read_only:
+                yield serializer_class.__name__, name, field
+
+
+class TestCountries:
+    """A country is an ISO alpha-2 code as the schema's CountryEnum lists them (schemathesis:
+    an activity's location_country given as a number was accepted; django-countries also
+    takes alpha-3 codes, numeric codes, names and objects)."""
+
+    NOT_CODES = [392, "JPN", "Japan", "jp", {"code": "JP"}, ["JP"], True, "392"]
+
+    def test_every_country_field_of_every_writable_serializer_takes_only_codes(self):
+        from django_countries import serializer_fields as country_fields
+        from rest_framework import serializers as drf
 
         checked = []
-        for serializer_class in set(subclasses(ModelRulesSerializer)):
-            for name, field in serializer_class().fields.items():
-                if isinstance(field, drf.CharField) and not field.read_only and field.max_length:
-                    with pytest.raises(drf.ValidationError) as refused:
-                        field.run_validation(" " + "a" * field.max_length)
-                    assert refused.value.get_codes() == ["max_length"], (serializer_class.__name__, name)
-                    checked.append(f"{serializer_class.__name__}.{name}")
-        assert {"FieldSerializer.name", "PartnerSerializer.name", "ProjectSerializer.title"} <= set(checked)
+        for serializer_name, name, field in _writable_fields():
+            single = isinstance(field, country_fields.CountryField)
+            listed = isinstance(field, drf.ListField) and isinstance(field.child, country_fields.CountryField)
+            if not (single or listed):
+                continue
+            wrap = (lambda v: v) if single else (lambda v: [v])
+            assert field.run_validation(wrap("JP")) == wrap("JP"), (serializer_name, name)
+            for value in self.NOT_CODES:
+                with pytest.raises(drf.ValidationError):
+                    field.run_validation(wrap(value))
+            if listed:
+                for value in ("JP", "JP,VN", {"JP": 1}, 392):
+                    with pytest.raises(drf.ValidationError):
+                        field.run_validation(value)
+            checked.append(f"{serializer_name}.{name}")
+        assert {
+            "ActivitySerializer.location_country",
+            "PartnerSerializer.country",
+            "ProjectSerializer.cooperating_countries",
+        } <= set(checked)
+
+    @pytest.mark.parametrize("value", [392, "JPN", "Japan", {"code": "JP"}])
+    def test_an_activity_with_a_country_that_is_not_a_code_is_a_400_naming_it(self, token_client, project, value):
+        before = project.activities.count()
+        body = {"project": project.slug, "title": "Port call", "kind": "other", "year": 2014, "location_country": value}
+        response = _write(token_client, "POST", "/api/v1/activities/", json.dumps(body))
+        assert response.status_code == 400, response.content
+        assert [e["field"] for e in _errors(response)] == ["location_country"]
+        assert project.activities.count() == before
+
+    def test_co_operating_countries_as_a_string_are_a_400_naming_them(self, token_client, project):
+        response = _write(
+            token_client, "PATCH", f"/api/v1/projects/{project.slug}/", json.dumps({"cooperating_countries": "VN"})
+        )
+        assert response.status_code == 400, response.content
+        assert [e["field"] for e in _errors(response)] == ["cooperating_countries"]
+        assert _unchanged(project)
+
+    def test_codes_are_accepted(self, token_client, project):
+        body = {"project": project.slug, "title": "Port call", "kind": "other", "year": 2014, "location_country": "VN"}
+        assert _write(token_client, "POST", "/api/v1/activities/", json.dumps(body)).status_code == 201
+        response = _write(
+            token_client, "PATCH", f"/api/v1/projects/{project.slug}/", json.dumps({"cooperating_countries": ["VN"]})
+        )
+        assert response.status_code == 200, response.content
+        assert [c["code"] for c in response.json()["cooperating_countries"]] == ["VN"]
