@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.forms import ImportForm
 
+from core.models import changed_by_and_when
 from core.resources import IMPORT_MAX_ROWS, TooManyRows, is_empty_row
 
 
@@ -48,8 +49,7 @@ class OptimisticLockForm(forms.ModelForm):
         loaded = cleaned.get("loaded_version")
         if stored is not None and loaded != stored:
             last = self.instance.history.order_by("-history_date").select_related("history_user").first()
-            who = last.history_user.get_username() if last and last.history_user else _("another user")
-            when = formats.date_format(last.history_date, "DATETIME_FORMAT") if last else ""
+            who, when = changed_by_and_when(last)
             raise ValidationError(
                 _(
                     "This %(model)s was changed by %(who)s at %(when)s since you opened it. Your changes were "

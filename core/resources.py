@@ -9,7 +9,7 @@ import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.encoding import smart_str
 from django.utils.translation import gettext as _
 from django_countries import countries
@@ -20,6 +20,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 
 from core.cache.version import data_changed
 from core.db import take_ids, update_rows
+from core.models import changed_by_and_when
 
 # The most data rows one import may have. A larger file is refused when it is read, so an
 # import always finishes well inside a server worker's time limit (README, "Imports, bulk
@@ -619,8 +620,7 @@ class VersionCheckedResource(resources.ModelResource):
             ) % {"version": number, "model": name}
         if number != instance.version:
             last = self._last_changes.get(instance.pk)
-            who = last.history_user.get_username() if last and last.history_user else _("another user")
-            when = formats.date_format(last.history_date, "DATETIME_FORMAT") if last else ""
+            who, when = changed_by_and_when(last)
             return _(
                 "this %(model)s was changed by %(who)s at %(when)s since the file was exported (the file holds version "
                 "%(loaded)s, the tracker version %(stored)s): export again and redo your changes, or leave the version "
