@@ -25,6 +25,7 @@ from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.http.cookie import parse_cookie
 from django.middleware.locale import LocaleMiddleware
 from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key
+from django.utils.http import parse_etags
 from django.utils.module_loading import import_string
 
 from core.cache import health as cachehealth
@@ -244,8 +245,8 @@ def etag_matches(header, etag) -> bool:
     """Whether an If-None-Match or If-Match header names this ETag (or is `*`)."""
     if not header or not etag:
         return False
-    candidates = {c.strip() for c in header.split(",")}
-    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
+    candidates = parse_etags(header)  # Django's parser: quoted tags, commas inside them, `*`
+    return "*" in candidates or etag in {c.removeprefix("W/") for c in candidates}
 
 
 def not_modified_headers(headers):
