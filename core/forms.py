@@ -73,6 +73,17 @@ IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_UNPACKED_BYTES = 20 * 1024 * 1024
 
 
+def _dataset(input_format, content, name, unreadable):
+    """The file's rows; a file with too many is refused saying so, and one the format cannot
+    read with `unreadable` (which takes %(name)s and %(problem)s)."""
+    try:
+        return input_format.create_dataset(content)
+    except TooManyRows as exc:
+        raise _too_many_rows(exc) from None
+    except Exception as exc:
+        raise ValidationError(unreadable % {"name": name, "problem": _describe(exc)}, code="malformed") from None
+
+
 def _size(n):
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
@@ -161,16 +172,11 @@ class SpreadsheetImportForm(ImportForm):
                 % {"name": name, "byte": data[exc.start], "line": line},
                 code="encoding",
             ) from None  # fmt: skip
-        try:
-            return input_format.create_dataset(text)
-        except TooManyRows as exc:
-            raise _too_many_rows(exc) from None
-        except Exception as exc:  # tablib and the csv module raise several types
-            raise ValidationError(
-                _("“%(name)s” could not be read as CSV: %(problem)s. Every row must have as many cells as the header.")
-                % {"name": name, "problem": _describe(exc)},
-                code="malformed",
-            ) from None
+        # tablib and the csv module raise several types
+        return _dataset(
+            input_format, text, name,
+            _("“%(name)s” could not be read as CSV: %(problem)s. Every row must have as many cells as the header."),
+        )  # fmt: skip
 
     def _read_xlsx(self, data, input_format, name):
         try:
@@ -189,16 +195,8 @@ class SpreadsheetImportForm(ImportForm):
                 % {"name": name, "size": _size(unpacked), "limit": _size(IMPORT_MAX_UNPACKED_BYTES)},
                 code="too_large",
             )
-        try:
-            return input_format.create_dataset(data)
-        except TooManyRows as exc:
-            raise _too_many_rows(exc) from None
-        except Exception as exc:  # openpyxl raises many types for a damaged workbook
-            raise ValidationError(
-                _("“%(name)s” could not be read as an XLSX workbook: %(problem)s.")
-                % {"name": name, "problem": _describe(exc)},
-                code="malformed",
-            ) from None
+        # openpyxl raises many types for a damaged workbook
+        return _dataset(input_format, data, name, _("“%(name)s” could not be read as an XLSX workbook: %(problem)s."))
 
     def _check_columns(self, resource_class):
         headers = [str(h).strip() if h is not None else "" for h in (self.dataset.headers or [])]

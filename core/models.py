@@ -101,6 +101,19 @@ class VersionedModel(models.Model):
         return self.history.order_by("-history_date", "-history_id").select_related("history_user").first()
 
 
+def year_in_range(field, message, *, nullable=True):
+    """A check constraint that `field` holds a year from MIN_YEAR to MAX_YEAR (or none, if
+    `nullable`); `message`, naming the field, takes %(min)s and %(max)s."""
+    condition = Q(**{f"{field}__gte": MIN_YEAR, f"{field}__lte": MAX_YEAR})
+    if nullable:
+        condition = Q(**{f"{field}__isnull": True}) | condition
+    return models.CheckConstraint(
+        condition=condition,
+        name=f"%(app_label)s_%(class)s_{field}_in_range",
+        violation_error_message=message % {"min": MIN_YEAR, "max": MAX_YEAR},
+    )
+
+
 def changed_by_and_when(record) -> tuple[str, str]:
     """Who made a history record and when, as a message about a stale version names them
     ("another user", and no time, where the record or its user is gone)."""

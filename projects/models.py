@@ -14,14 +14,13 @@ from simple_history.models import HistoricalRecords
 from core.cache.version import watch as watch_data_version
 from core.dates import activity_date_display
 from core.models import (
-    MAX_YEAR,
-    MIN_YEAR,
     LinkIdsField,
     PublishableQuerySet,
     ReferenceModel,
     SlugManager,
     TimestampedModel,
     VersionedModel,
+    year_in_range,
 )
 from partners.models import Partner
 
@@ -69,12 +68,7 @@ class Program(ReferenceModel):
         verbose_name = _("program")
         verbose_name_plural = _("programs")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(start_year__isnull=True) | Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
-                name="%(app_label)s_%(class)s_start_year_in_range",
-                violation_error_message=_("Start year must be between %(min)s and %(max)s.")
-                % {"min": MIN_YEAR, "max": MAX_YEAR},
-            ),
+            year_in_range("start_year", _("Start year must be between %(min)s and %(max)s.")),
         ]
 
     def get_absolute_url(self):
@@ -206,18 +200,8 @@ class Project(TimestampedModel, VersionedModel):
             models.Index(*PROJECT_CURSOR_KEYS, name="projects_project_cursor_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(start_year__isnull=True) | Q(start_year__gte=MIN_YEAR, start_year__lte=MAX_YEAR),
-                name="%(app_label)s_%(class)s_start_year_in_range",
-                violation_error_message=_("Start year must be between %(min)s and %(max)s.")
-                % {"min": MIN_YEAR, "max": MAX_YEAR},
-            ),
-            models.CheckConstraint(
-                condition=Q(end_year__isnull=True) | Q(end_year__gte=MIN_YEAR, end_year__lte=MAX_YEAR),
-                name="%(app_label)s_%(class)s_end_year_in_range",
-                violation_error_message=_("End year must be between %(min)s and %(max)s.")
-                % {"min": MIN_YEAR, "max": MAX_YEAR},
-            ),
+            year_in_range("start_year", _("Start year must be between %(min)s and %(max)s.")),
+            year_in_range("end_year", _("End year must be between %(min)s and %(max)s.")),
             models.CheckConstraint(
                 condition=Q(end_year__isnull=True) | Q(start_year__isnull=True) | Q(end_year__gte=F("start_year")),
                 name="%(app_label)s_%(class)s_end_year_not_before_start_year",
@@ -341,12 +325,7 @@ class Activity(TimestampedModel):
                 name="%(app_label)s_%(class)s_unique_slug_per_project",
                 violation_error_message=_("Another activity of this project already has this slug."),
             ),
-            models.CheckConstraint(
-                condition=Q(year__gte=MIN_YEAR, year__lte=MAX_YEAR),
-                name="%(app_label)s_%(class)s_year_in_range",
-                violation_error_message=_("Year must be between %(min)s and %(max)s.")
-                % {"min": MIN_YEAR, "max": MAX_YEAR},
-            ),
+            year_in_range("year", _("Year must be between %(min)s and %(max)s."), nullable=False),
             models.CheckConstraint(
                 condition=Q(month__isnull=True) | Q(month__gte=1, month__lte=12),
                 name="%(app_label)s_%(class)s_month_in_range",
