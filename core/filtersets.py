@@ -203,11 +203,16 @@ class YearFilter(django_filters.NumberFilter):
 
 
 class StrictCSVField(django_filters.fields.BaseCSVField):
-    """Comma-separated values, none of them empty: `ordering=,,,` is an error, not no order."""
+    """Comma-separated values, none of them empty (`ordering=,,,` is an error, not no
+    order), and at most MAX_FILTER_VALUES of them, as the schema's maxItems says."""
 
     def clean(self, value):
         if value and any(item in ("", None) for item in value):
             raise forms.ValidationError(_("Separate the values with single commas, none empty."), code="empty_item")
+        if value and len(value) > MAX_FILTER_VALUES:
+            raise forms.ValidationError(
+                _("Give at most %(max)s values.") % {"max": MAX_FILTER_VALUES}, code="too_many_values"
+            )
         return super().clean(value)
 
 

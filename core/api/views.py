@@ -2,8 +2,6 @@
 streaming CSV, and refused unknown query parameters."""
 
 import csv
-import hashlib
-import json
 
 from django.db import transaction
 from django.http import StreamingHttpResponse
@@ -12,8 +10,8 @@ from rest_framework.response import Response
 
 from core.api.exceptions import PreconditionFailed
 from core.api.queryparams import StrictQueryParamsMixin
-from core.api.renderers import CSVRenderer, EchoWriter, csv_cell
-from core.cache.responses import etag_matches
+from core.api.renderers import CSVRenderer, EchoWriter, ORJSONRenderer, csv_cell
+from core.cache.responses import body_etag, etag_matches
 
 
 class CSVStreamMixin:
@@ -57,24 +55,32 @@ class CSVStreamMixin:
         return response
 
 
-def etag_for(instance, data=None):
-    version = getattr(instance, "version", None)
-    if version is not None:
-        return f'"{instance._meta.model_name}-{instance.pk}-v{version}"'
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return f'"{digest}"'
-
-
 class ETagMixin:
-    """Detail responses carry an ETag; If-None-Match answers 304. PUT, PATCH and DELETE
-    with an If-Match that no longer matches answer 412 and change nothing: the row is
-    locked, checked and written in one transaction, so two clients cannot both win.
-    Writes record the API user in the change history."""
+    """Every representation carries a strong ETag, a digest of its bytes
+    (core.cache.responses.body_etag), so it changes whenever any byte could: the record's
+    own fields, its linked partners, fields and program, its activities and citations,
+    the language, the drafts the reader may see. If-None-Match answers 304. PUT, PATCH and
+    DELETE with an If-Match that does not name the current representation (compared
+    strongly: a weak tag never matches) answer 412 and change nothing: the row is locked,
+    checked and written in one transaction, so two clients cannot both win. A 201 and a
+    200 after a write carry the new representation's ETag, and a 201 its Location, so a
+    client can write again without reading first. Writes record the API user in the
+    change history."""
+
+    def representation_etag(self, data):
+        """The ETag of `data` as this request's JSON renderer writes it (compact JSON for any
+        other renderer, such as the browsable API's): what a GET with the same Accept
+        header gets, byte for byte."""
+        renderer = getattr(self.request, "accepted_renderer", None)
+        media_type = getattr(self.request, "accepted_media_type", None)
+        if renderer is None or renderer.media_type != "application/json":
+            renderer, media_type = ORJSONRenderer(), "application/json"
+        return body_etag(renderer.render(data, media_type, self.get_renderer_context()))
 
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         data = self.get_serializer(instance).data
-        etag = etag_for(instance, data)
+        etag = self.representation_etag(data)
         # Not django.utils.cache.get_conditional_response: it would answer a stale If-Match
         # on this GET with a 412 and its 304 would lose DRF's headers (see etag_matches).
         if etag_matches(request.headers.get("If-None-Match"), etag):
@@ -98,8 +104,7 @@ class ETagMixin:
             return
         if not header.strip():
             raise exceptions.ValidationError({"If-Match": ["Give the ETag you read, or leave the header out."]})
-        current = etag_for(locked, None if hasattr(locked, "version") else self.get_serializer(locked).data)
-        if not etag_matches(header, current):
+        if not etag_matches(header, self.representation_etag(self.get_serializer(locked).data), strong=True):
             raise PreconditionFailed()
 
     def update(self, request, *args, **kwargs):
@@ -114,7 +119,7 @@ class ETagMixin:
             saved = serializer.save()
             saved.refresh_from_db()
             data = self.get_serializer(saved).data
-        return Response(data, headers={"ETag": etag_for(saved, data)})
+        return Response(data, headers={"ETag": self.representation_etag(data)})
 
     def destroy(self, request, *args, **kwargs):
         with transaction.atomic():
@@ -127,6 +132,10 @@ class ETagMixin:
     def perform_create(self, serializer):
         with transaction.atomic():
             serializer.save()
+
+    def get_success_headers(self, data):
+        # DRF's Location (the new record's `url`), and its ETag.
+        return {**super().get_success_headers(data), "ETag": self.representation_etag(data)}
 
 
 class TrackerViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):

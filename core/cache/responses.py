@@ -233,7 +233,9 @@ def store(request, response, version) -> None:
 
 # Not Django's set_response_etag (an MD5 of the body): these are the ETags clients
 # already hold, and a different digest would answer their next If-None-Match in full.
-def _etag(body: bytes) -> str:
+def body_etag(body: bytes) -> str:
+    """The strong ETag of a representation: a digest of its bytes, so it changes whenever
+    any byte does (a renamed partner, a new activity, another language, drafts shown)."""
     return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
@@ -241,12 +243,18 @@ def _etag(body: bytes) -> str:
 # not match with a 412 (the API ignores If-Match on reads), compares If-Match strongly
 # (the API has always taken W/ tags for writes too), and keeps only seven headers on a
 # 304 (the API's 304 keeps every header but the body's type and length).
-def etag_matches(header, etag) -> bool:
-    """Whether an If-None-Match or If-Match header names this ETag (or is `*`)."""
+def etag_matches(header, etag, *, strong=False) -> bool:
+    """Whether an If-None-Match or If-Match header names this ETag (or is `*`). Weak
+    comparison (a `W/` tag matches its strong twin) for If-None-Match; `strong` for
+    If-Match, where a weak tag never matches (RFC 9110, 13.1.1)."""
     if not header or not etag:
         return False
     candidates = parse_etags(header)  # Django's parser: quoted tags, commas inside them, `*`
-    return "*" in candidates or etag in {c.removeprefix("W/") for c in candidates}
+    if "*" in candidates:
+        return True
+    if strong:
+        return etag in candidates
+    return etag in {c.removeprefix("W/") for c in candidates}
 
 
 def not_modified_headers(headers):
@@ -295,7 +303,7 @@ class APIResponseCacheMiddleware:
             return response
         etag = response.get("ETag")
         if not etag:
-            etag = _etag(response.content)
+            etag = body_etag(response.content)
             response["ETag"] = etag
         if version is not None and self._storable(request, response):
             try:

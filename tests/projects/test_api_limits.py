@@ -94,6 +94,38 @@ class TestLists:
         assert _errors(response)[0]["field"] == "country"
         assert APIClient().get(f"{url}?{'&'.join(['country=VN'] * MAX_FILTER_VALUES)}").status_code == 200
 
+    def test_every_list_parameter_refuses_more_values_than_its_documented_max_items(self, project, partner):
+        from drf_spectacular.generators import SchemaGenerator
+
+        valid = {"partner": partner.slug, "field": "ha-dr", "program": "capacity-building", "project": project.slug}
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        checked = []
+        required = {"group_by": "year"}  # the one required parameter (reports/counts/)
+        for path, operations in schema["paths"].items():
+            parameters = operations.get("get", {}).get("parameters", [])
+            base = {p["name"]: required[p["name"]] for p in parameters if p.get("required") and p["in"] == "query"}
+            for parameter in parameters:
+                spec = parameter["schema"]
+                if parameter["in"] != "query" or spec.get("type") != "array":
+                    continue
+                items = spec["items"]
+                value = (
+                    items["enum"][0]
+                    if "enum" in items
+                    else "VN"
+                    if "[A-Za-z]{2}" in items.get("pattern", "")
+                    else valid[parameter["name"]]
+                )
+                name = parameter["name"]
+                url = path.replace("{slug}", project.slug)
+                too_many = APIClient().get(url, {**base, name: [value] * (spec["maxItems"] + 1)})
+                assert too_many.status_code == 400, (url, name, too_many.content)
+                assert [(e["field"], e["code"]) for e in _errors(too_many)] == [(name, "too_many_values")], (url, name)
+                at_limit = APIClient().get(url, {**base, name: [value] * spec["maxItems"]})
+                assert at_limit.status_code == 200, (url, name, at_limit.content)
+                checked.append(f"{url} {name}")
+        assert len(checked) > 40 and "/api/v1/activities/ ordering" in checked
+
     def test_too_many_query_parameters_is_a_400_in_the_api_error_shape(self, project):
         response = APIClient().get("/api/v1/projects/?" + "&".join(f"country=VN{i}" for i in range(1_200)))
         assert response.status_code == 400

@@ -1,0 +1,103 @@
+"""ETags that tell the truth: every representation's ETag is a digest of its bytes, so a
+client holding an old one never gets a 304 for data that changed (a renamed partner, a new
+activity or citation, the drafts an editor sees), and never writes over
+a change it has not seen. If-Match compares strongly; a 201 carries the ETag and Location."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.cache.responses import body_etag
+from partners.models import Partner
+from projects.models import Activity, Citation, Field, Program, Project, Source
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user=None):
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+DETAILS = {
+    "project": lambda w: f"/api/v1/projects/{w['project'].slug}/",
+    "partner": lambda w: f"/api/v1/partners/{w['partner'].slug}/",
+    "field": lambda w: f"/api/v1/fields/{w['field'].slug}/",
+    "program": lambda w: f"/api/v1/programs/{w['program'].slug}/",
+    "source": lambda w: f"/api/v1/sources/{w['source'].slug}/",
+    "activity": lambda w: f"/api/v1/activities/{w['project'].activities.get().pk}/",
+}
+
+
+@pytest.fixture
+def world(project, partner, field, program, source):
+    return {"project": project, "partner": partner, "field": field, "program": program, "source": source}
+
+
+@pytest.mark.parametrize("kind", DETAILS)
+@pytest.mark.parametrize("who", ["anonymous", "editor"])
+@pytest.mark.parametrize("accept", ["application/json", "application/json; indent=2"])
+def test_every_detail_etag_is_the_digest_of_the_bytes_it_answers_with(world, editor, kind, who, accept):
+    response = _client(editor if who == "editor" else None).get(DETAILS[kind](world), HTTP_ACCEPT=accept)
+    assert response.status_code == 200, response.content
+    assert response["ETag"] == body_etag(response.content)
+
+
+# Each change alters a project's representation without touching the project's own row.
+CHANGES = {
+    "a linked partner renamed": lambda p: Partner.objects.filter(pk=p.partners.get().pk).update(name="Viet Nam"),
+    "a linked field renamed": lambda p: Field.objects.filter(pk=p.fields.get().pk).update(name="Disaster relief"),
+    "its program renamed": lambda p: Program.objects.filter(pk=p.program_id).update(name="Another program"),
+    "an activity added": lambda p: Activity.objects.create(project=p, title="Exercise", kind="exercise", year=2015),
+    "a citation added": lambda p: Citation.objects.create(
+        source=Source.objects.get(), section="Table", excerpt="HA/DR", project=p
+    ),
+    "an activity renamed": lambda p: p.activities.update(title="HA/DR workshop"),
+    "a source retitled": lambda p: Source.objects.update(title="Another title"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_to_anything_a_project_shows_changes_its_etag(editor, project, change):
+    url = f"/api/v1/projects/{project.slug}/"
+    before = _client().get(url)
+    CHANGES[change](project)
+    after = _client().get(url, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200, "a 304 for a representation that changed"
+    assert after.content != before.content
+    # And a write with the old ETag is refused: the writer has not seen the change.
+    stale = _client(editor).patch(url, {"title": "Mine"}, format="json", HTTP_IF_MATCH=before["ETag"])
+    assert stale.status_code == 412
+    assert Project.objects.get(pk=project.pk).title == project.title
+
+
+def test_the_drafts_an_editor_sees_are_another_etag(editor, project, draft_project):
+    listing = "/api/v1/projects/"
+    public = _client().get(listing)
+    staff = _client(editor).get(listing, HTTP_IF_NONE_MATCH=public["ETag"])
+    assert staff.status_code == 200 and staff.json()["count"] == public.json()["count"] + 1
+    assert staff["ETag"] == body_etag(staff.content) != public["ETag"]
+
+
+def test_if_match_compares_strongly_a_weak_tag_never_matches_a_write(editor, project):
+    client = _client(editor)
+    url = f"/api/v1/projects/{project.slug}/"
+    etag = client.get(url)["ETag"]
+    assert client.patch(url, {"title": "Weak"}, format="json", HTTP_IF_MATCH=f"W/{etag}").status_code == 412
+    assert Project.objects.get(pk=project.pk).title == project.title
+    # If-None-Match still compares weakly, as RFC 9110 says.
+    assert client.get(url, HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
+    assert client.patch(url, {"title": "Strong"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+
+
+def test_a_201_carries_the_new_records_etag_and_location_so_the_next_write_needs_no_read(editor, project):
+    client = _client(editor)
+    body = {"project": project.slug, "title": "Port call", "kind": "other", "year": 2014}
+    created = client.post("/api/v1/activities/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created["Location"] == created.json()["url"]
+    assert created["ETag"] == client.get(created["Location"])["ETag"]
+    changed = client.patch(created["Location"], {"title": "Port visit"}, format="json", HTTP_IF_MATCH=created["ETag"])
+    assert changed.status_code == 200, changed.content
+    assert changed["ETag"] == client.get(created["Location"])["ETag"] != created["ETag"]
