@@ -28,7 +28,7 @@ from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
 from tests.fuzz import tally
 
-ENGINE_SCOPES = ("both", "postgresql", "once")
+ENGINE_SCOPES = ("both", "postgresql", "sqlite", "once")
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -41,7 +41,8 @@ def pytest_configure(config):
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     config.addinivalue_line(
-        "markers", "engines(scope): both (default), postgresql or once: which database engines the test runs on"
+        "markers",
+        "engines(scope): both (default), postgresql, sqlite or once: which database engines the test runs on",
     )
     config.addinivalue_line(
         "markers", "serial: cannot share the machine with other tests; `make test` runs these after the others"
@@ -78,8 +79,10 @@ def current_engine() -> str:
 def selected_by_engine(scope: str, engine: str, second_engine: bool) -> bool:
     """Whether a test of this scope runs in this pass."""
     if second_engine:
-        return scope == "both"
-    return scope != "postgresql" or engine == "postgresql"
+        return scope in ("both", "sqlite")
+    if scope in ("postgresql", "sqlite"):
+        return engine == scope
+    return True
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -133,11 +136,12 @@ def pytest_terminal_summary(terminalreporter, config):
     not_run = getattr(config, "_tracker_not_run", None)
     if not_run:
         engine, second, count = not_run
-        reason = (
-            "they do not depend on the database engine and ran in the PostgreSQL pass"
-            if second
-            else "they need PostgreSQL: set DATABASE_URL=postgres://... to run them"
-        )
+        if second:
+            reason = "they do not depend on the database engine and ran in the PostgreSQL pass"
+        elif engine == "postgresql":
+            reason = "they test SQLite's own paths and run in the SQLite pass"
+        else:
+            reason = "they need PostgreSQL: set DATABASE_URL=postgres://... to run them"
         terminalreporter.write_line(f"{count} tests not run on {engine}: {reason}")
 
 

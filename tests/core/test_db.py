@@ -122,9 +122,8 @@ class TestBulkWrites:
         assert ("CAST(" in queries[0]["sql"]) is POSTGRES
         assert set(Project.objects.values_list("title", "end_year")) == {("Renamed", None), ("Also renamed", 2003)}
 
+    @pytest.mark.engines("sqlite")  # an SQLite version's fallback
     def test_an_sqlite_without_update_from_takes_bulk_update(self, project, monkeypatch):
-        if POSTGRES:
-            pytest.skip("an SQLite version's fallback")
         monkeypatch.setattr(connection.Database, "sqlite_version_info", (3, 31, 1))
         project.title = "Renamed"
         with CaptureQueriesContext(connection) as queries:
@@ -219,10 +218,9 @@ def test_a_migration_that_alters_the_tables_inside_around_table_changes_keeps_th
     _assert_the_rules_hold(project)
 
 
+@pytest.mark.engines("sqlite")  # PostgreSQL alters a table in place
 @pytest.mark.django_db(transaction=True)
 def test_without_it_sqlite_cannot_rebuild_a_table_the_triggers_name():
-    if POSTGRES:
-        pytest.skip("PostgreSQL alters a table in place")
     with pytest.raises(OperationalError, match=db_rules.RULE), _migration_applied([_title_longer_by_one()]):
         pass
     assert _triggers() == EXPECTED
