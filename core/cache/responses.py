@@ -24,7 +24,7 @@ from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.http.cookie import parse_cookie
 from django.middleware.locale import LocaleMiddleware
-from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key
+from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key, patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.module_loading import import_string
 
@@ -264,8 +264,10 @@ def not_modified_headers(headers):
 class APIResponseCacheMiddleware:
     """Anonymous JSON GETs of the API answered from the shared cache, before sessions,
     authentication, the view and throttling: a hit costs one cache round trip (the data
-    version and the entry, read together). Every JSON answer of the API gets an ETag
-    (a digest of its body, where the view set none) and `If-None-Match` gets a 304.
+    version and the entry, read together). Every answer of the API but a streamed one
+    (JSON, a report's CSV) gets an ETag (a digest of its body, where the view set none),
+    `If-None-Match` gets a 304, and every answer says how it may be cached
+    (caching_headers).
 
     First in MIDDLEWARE, so what it stores carries every header the stack adds, and the
     WSGI front (core.cache.front) can replay an entry without Django. A request with
@@ -278,8 +280,10 @@ class APIResponseCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method != "GET" or not request.path_info.startswith("/api/"):
+        if not request.path_info.startswith("/api/"):
             return self.get_response(request)
+        if request.method != "GET":
+            return caching_headers(request, self.get_response(request))
         version = None
         if settings.API_RESPONSE_CACHE:
             version = request.META.pop(LOOKED_UP, None)
@@ -294,18 +298,17 @@ class APIResponseCacheMiddleware:
                     if entry is not None:
                         return self._replay(request, entry)
         asked = request.META.pop("HTTP_IF_NONE_MATCH", None) if version is not None else None
-        response = self.get_response(request)
+        response = caching_headers(request, self.get_response(request))
         if version is None:
             asked = request.headers.get("If-None-Match")
         if response.status_code != 200 or response.streaming:
-            return response
-        if not response.get("Content-Type", "").startswith("application/json"):
             return response
         etag = response.get("ETag")
         if not etag:
             etag = body_etag(response.content)
             response["ETag"] = etag
-        if version is not None and self._storable(request, response):
+        json = response.get("Content-Type", "").startswith("application/json")
+        if version is not None and json and self._storable(request, response):
             try:
                 store(request, response, version)
             except Exception as exc:
@@ -334,6 +337,27 @@ class APIResponseCacheMiddleware:
         for name, value in headers:
             response[name] = value
         return response
+
+
+def caching_headers(request, response):
+    """What every API answer says of caching it. `Vary` names `Accept` (every endpoint
+    negotiates its format) and `Authorization` (a token's answers are its own) beside what
+    the stack adds (Accept-Language, Cookie).
+    `Cache-Control`, where the view said nothing: a read may be stored but must be
+    revalidated every time (`no-cache`: its ETag makes that a 304), by any cache when
+    nobody signed in asked (`public`), else only by the asker's own (`private`: drafts,
+    the user's view); a write, a throttled request and a server error must not be stored
+    (`no-store`)."""
+    patch_vary_headers(response, ["Accept", "Authorization"])
+    if "Cache-Control" not in response:
+        user = getattr(request, "user", None)
+        if request.method not in ("GET", "HEAD") or response.status_code == 429 or response.status_code >= 500:
+            response["Cache-Control"] = "no-store"
+        elif user is not None and user.is_authenticated:
+            response["Cache-Control"] = "private, no-cache"
+        else:
+            response["Cache-Control"] = "public, no-cache"
+    return response
 
 
 def _not_modified(headers) -> HttpResponseNotModified:

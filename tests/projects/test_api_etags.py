@@ -101,3 +101,48 @@ def test_a_201_carries_the_new_records_etag_and_location_so_the_next_write_needs
     changed = client.patch(created["Location"], {"title": "Port visit"}, format="json", HTTP_IF_MATCH=created["ETag"])
     assert changed.status_code == 200, changed.content
     assert changed["ETag"] == client.get(created["Location"])["ETag"] != created["ETag"]
+
+
+READS = [
+    "/api/v1/projects/", "/api/v1/projects/?format=csv", "/api/v1/activities/", "/api/v1/partners/",
+    "/api/v1/fields/", "/api/v1/programs/", "/api/v1/sources/", "/api/v1/reports/counts/?group_by=year",
+    "/api/v1/reports/matrix/", "/api/v1/reports/timeline/", "/api/v1/reports/timeline/?format=csv",
+    "/api/v1/iati/activities.xml", "/api/v1/projects/?country=zz", "/api/v1/projects/no-such-project/",
+]  # fmt: skip
+
+
+def _vary(response):
+    return {h.strip().lower() for h in response.get("Vary", "").split(",") if h.strip()}
+
+
+@pytest.mark.parametrize("url", READS + [lambda w: DETAILS[k](w) for k in DETAILS])
+def test_every_read_says_who_may_store_it_and_that_it_must_be_revalidated(world, editor, url):
+    url = url(world) if callable(url) else url
+    for client, cache_control in ((_client(), "public, no-cache"), (_client(editor), "private, no-cache")):
+        response = client.get(url)
+        assert response.status_code < 500, (url, response.status_code)
+        assert response["Cache-Control"] == cache_control, (url, response.status_code)
+        assert {"accept", "accept-language", "authorization"} <= _vary(response), url
+
+
+def test_every_write_says_it_must_not_be_stored(world, editor):
+    client = _client(editor)
+    created = client.post(
+        "/api/v1/activities/", {"project": "ha-dr-vietnam", "title": "T", "kind": "other", "year": 2014}, format="json"
+    )
+    patched = client.patch(created["Location"], {"title": "U"}, format="json")
+    refused = client.patch(created["Location"], {"year": "x"}, format="json")
+    deleted = client.delete(created["Location"])
+    for response in (created, patched, refused, deleted):
+        assert response["Cache-Control"] == "no-store", response.status_code
+        assert "authorization" in _vary(response)
+
+
+def test_a_reports_csv_carries_the_etag_of_its_bytes_and_answers_if_none_match(world):
+    url = "/api/v1/reports/timeline/?format=csv"
+    first = _client().get(url)
+    assert first["Content-Type"].startswith("text/csv") and first["ETag"] == body_etag(first.content)
+    assert _client().get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    Activity.objects.create(project=world["project"], title="Later", kind="other", year=2015)
+    Project.objects.filter(pk=world["project"].pk).update(end_year=2016)
+    assert _client().get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
