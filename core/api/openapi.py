@@ -91,6 +91,10 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for name, component in components["schemas"].items():
+        if name.endswith("Request") and component.get("type") == "object":
+            # A field the endpoint does not know is a 400 naming it (ModelRulesSerializer).
+            component["additionalProperties"] = False
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:

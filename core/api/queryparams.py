@@ -49,8 +49,10 @@ class StrictQueryParamsMixin:
             )
 
 
-def unknown_parameter_message(name: str, allowed) -> str:
-    nearest = difflib.get_close_matches(name.lower(), sorted(allowed), n=1, cutoff=0.6)
+def unknown_parameter_message(name: str, allowed, kind: str = "query parameter") -> str:
+    """ "Unknown query parameter. Did you mean 'country'? This endpoint takes: ..." (or
+    another `kind` of name: a payload's field)."""
+    nearest = difflib.get_close_matches(str(name).lower(), sorted(allowed), n=1, cutoff=0.6)
     hint = f" Did you mean {nearest[0]!r}?" if nearest else ""
     known = ", ".join(sorted(allowed))
-    return f"Unknown query parameter.{hint} This endpoint takes: {known}."
+    return f"Unknown {kind}.{hint} This endpoint takes: {known}."

@@ -3,6 +3,7 @@ model's own rules run on every write, related records written as slugs and read 
 objects, and bounded lists."""
 
 import copy
+from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -11,8 +12,10 @@ from django_countries import serializer_fields as country_fields
 from django_countries.serializers import CountryFieldMixin
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.relations import MANY_RELATION_KWARGS
 
+from core.api.queryparams import unknown_parameter_message
 from core.models import MAX_YEAR, MIN_YEAR, SLUG_RE
 
 YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
@@ -116,6 +119,20 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         models.BooleanField: StrictBooleanField,
     }
 
+    def to_internal_value(self, data):
+        # A field the endpoint does not know is an error naming it, not silently ignored: a
+        # misspelt "titel" would otherwise be a 200 that changed nothing the client meant.
+        # Read-only fields (url, version, ...) may come back as read: they are ignored.
+        if isinstance(data, Mapping):
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                writable = [name for name, field in self.fields.items() if not field.read_only]
+                message = lambda name: unknown_parameter_message(name, writable, "field")  # noqa: E731
+                raise serializers.ValidationError(
+                    {str(name)[:100]: [ErrorDetail(message(name), code="unknown")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         model = self.Meta.model
@@ -149,8 +166,24 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         return instance
 
     def update(self, instance, validated_data):
+        # A write of the values the record already holds changes nothing: no new version,
+        # no history entry, no data version (so no cached answer is thrown away).
+        if not _changes(instance, validated_data):
+            return instance
         instance._history_user = self._user()
         return super().update(instance, validated_data)
+
+
+def _changes(instance, validated_data) -> bool:
+    """Whether writing `validated_data` would change `instance` (its links included)."""
+    for name, value in validated_data.items():
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            if set(getattr(instance, name).values_list("pk", flat=True)) != {related.pk for related in value}:
+                return True
+        elif getattr(instance, name) != value:
+            return True
+    return False
 
 
 STRING_SCHEMA = {"type": "string"}

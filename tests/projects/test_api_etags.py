@@ -146,3 +146,53 @@ def test_a_reports_csv_carries_the_etag_of_its_bytes_and_answers_if_none_match(w
     Activity.objects.create(project=world["project"], title="Later", kind="other", year=2015)
     Project.objects.filter(pk=world["project"].pk).update(end_year=2016)
     assert _client().get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+# For each writable kind: its model, and a write of values it already holds.
+SAME_VALUES = {
+    "project": (Project, lambda w: {"title": w["project"].title, "partners": ["vietnam"], "fields": ["ha-dr"]}),
+    "partner": (Partner, lambda w: {"name": w["partner"].name, "country": "VN"}),
+    "field": (Field, lambda w: {"name": w["field"].name}),
+    "program": (Program, lambda w: {"name": w["program"].name, "start_year": w["program"].start_year}),
+    "source": (Source, lambda w: {"title": w["source"].title}),
+    "activity": (Activity, lambda w: {"title": "HA/DR seminar", "year": 2014, "project": "ha-dr-vietnam"}),
+}
+
+
+@pytest.mark.parametrize("kind", SAME_VALUES)
+def test_a_write_of_the_values_a_record_holds_changes_nothing(world, editor, kind):
+    model, body = SAME_VALUES[kind]
+    client, url = _client(editor), DETAILS[kind](world)
+    before = client.get(url)
+    rows, history = list(model.objects.order_by("pk").values()), model.history.count()
+    response = client.patch(url, body(world), format="json", HTTP_IF_MATCH=before["ETag"])
+    assert response.status_code == 200, response.content
+    assert response["ETag"] == before["ETag"] and response.content == before.content
+    # Not a version, not an `updated` time, not a history entry.
+    assert list(model.objects.order_by("pk").values()) == rows
+    assert model.history.count() == history
+
+
+@pytest.mark.parametrize("kind", SAME_VALUES)
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_field_the_endpoint_does_not_know_is_a_400_naming_it_with_the_nearest_known_one(world, editor, kind, method):
+    model, body = SAME_VALUES[kind]
+    url = DETAILS[kind](world) if method == "patch" else DETAILS[kind](world).rsplit("/", 2)[0] + "/"
+    known = next(iter(body(world)))
+    payload = {**body(world), f"{known}x": "Typo", "no_such_field": 1}
+    before = list(model.objects.order_by("pk").values())
+    response = getattr(_client(editor), method)(url, payload, format="json")
+    assert response.status_code == 400, response.content
+    errors = {e["field"]: e for e in response.json()["errors"]}
+    assert set(errors) == {f"{known}x", "no_such_field"}
+    assert errors[f"{known}x"]["code"] == "unknown"
+    assert f"Did you mean {known!r}?" in errors[f"{known}x"]["detail"]
+    assert list(model.objects.order_by("pk").values()) == before
+
+
+def test_read_only_fields_sent_back_as_read_are_ignored(world, editor):
+    client, url = _client(editor), DETAILS["field"](world)
+    body = {**client.get(url).json(), "name": "Disaster relief"}
+    response = client.put(url, body, format="json")
+    assert response.status_code == 200, response.content
+    assert Field.objects.get(pk=world["field"].pk).name == "Disaster relief"
