@@ -152,3 +152,50 @@ class TestThePushInvalidation:
         raw.delete(f"{prefix}:1:{VERSION_KEY}")
         _wsgi_get(front, LIST)
         assert len(calls) == 2
+
+
+class TestTheFrontsRememberedKeys:
+    """The front makes Django's request and cache key once for each request signature (the
+    request line, the server, every header) and version, then remembers the key: the
+    same request again is a dictionary lookup. A request that differs in anything gets
+    Django's key for itself, so it can only share an entry where Django's key is the same."""
+
+    def test_the_same_request_again_is_answered_from_the_remembered_key(self, front):
+        front, calls = front
+        first = _wsgi_get(front, LIST, HTTP_ACCEPT="application/json")
+        watch = front.local.watch
+        assert len(watch.keys) == 0 and calls == [LIST]  # the miss: no key kept before the header list is known
+        assert _wsgi_get(front, LIST, HTTP_ACCEPT="application/json") == first
+        assert len(watch.keys) == 1 and calls == [LIST]
+        assert _wsgi_get(front, LIST, HTTP_ACCEPT="application/json") == first and len(watch.keys) == 1
+
+    def test_a_header_the_answer_varies_on_is_another_entry_and_one_it_does_not_shares_it(self, front):
+        front, calls = front
+        json_accept = {"HTTP_ACCEPT": "application/json"}
+        _wsgi_get(front, LIST, **json_accept)
+        _wsgi_get(front, LIST, **json_accept, HTTP_USER_AGENT="another client")  # Vary does not name it
+        assert calls == [LIST]
+        _wsgi_get(front, LIST, **json_accept, HTTP_COOKIE="theme=dark")  # Vary: Cookie
+        assert calls == [LIST, LIST]
+        _wsgi_get(front, LIST, HTTP_ACCEPT="*/*")  # Vary: Accept, the header as sent
+        assert calls == [LIST, LIST, LIST]
+        # Remembered: the user agent's, the cookie's and */*'s keys (the first request was the
+        # miss that taught the URL's header list: no key before that).
+        assert len(front.local.watch.keys) == 3
+
+    def test_a_host_django_refuses_is_always_sent_to_django(self, front):
+        front, calls = front
+        for _ in range(2):
+            status, _, _ = _wsgi_get(front, LIST, HTTP_ACCEPT="application/json", HTTP_HOST="evil.example")
+            assert status.startswith("400")
+        assert calls == [LIST, LIST] and not front.local.watch.keys
+
+    def test_a_new_version_forgets_the_keys(self, redis_cache, front):
+        raw, prefix = redis_cache
+        front, calls = front
+        for _ in range(2):
+            _wsgi_get(front, LIST, HTTP_ACCEPT="application/json")
+        assert front.local.watch.keys
+        raw.incr(f"{prefix}:1:{VERSION_KEY}")
+        _wsgi_get(front, LIST, HTTP_ACCEPT="application/json")
+        assert len(calls) == 2  # the new version's answer came from Django
