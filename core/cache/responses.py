@@ -249,6 +249,8 @@ def etag_matches(header, etag, *, strong=False) -> bool:
     If-Match, where a weak tag never matches (RFC 9110, 13.1.1)."""
     if not header or not etag:
         return False
+    if header == etag:  # the usual case, a client sending back the one tag it was given
+        return True
     candidates = parse_etags(header)  # Django's parser: quoted tags, commas inside them, `*`
     if "*" in candidates:
         return True
