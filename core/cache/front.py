@@ -185,20 +185,10 @@ class VersionWatch:
                 self.entry_bytes -= len(dropped[1])
         return version, entry
 
-    def lookup(self, request, limit):
-        """(the current version, the stored answer to a prepared request or None)."""
-        version = self.current_version()
-        key = get_cache_key(request, apicache.key_prefix(version), cache=self.header_lists)
-        if self.version != version:
-            return None, None
-        if key is None:
-            return version, None
-        return self.get_entry(key, limit)
-
     KEYS_LIMIT = 4096
 
     def lookup_environ(self, environ, limit):
-        """`lookup` for a WSGI environ the cache may answer (apicache.cacheable): (the
+        """For a WSGI environ the cache may answer (apicache.cacheable): (the
         current version, the stored answer or None), or None when Django must answer
         (a host it refuses). Django's request and its cache key are made once for each
         request signature and version, and the key remembered: the same request again
