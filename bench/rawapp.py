@@ -171,14 +171,15 @@ def projects(environ):
              "month": month, "day": day, "date_display": _date(year, month, day)}
         )  # fmt: skip
     cur.execute(
-        "SELECT c.project_id, s.slug, s.title, s.year, c.section, c.excerpt FROM projects_citation c "
+        "SELECT c.project_id, s.slug, s.title, s.year, c.section, c.excerpt, c.verified FROM projects_citation c "
         "JOIN projects_source s ON s.id = c.source_id WHERE c.project_id = ANY(%s) ORDER BY s.year, s.title, c.id",
         [ids],
     )
-    for pid, slug, title, year, section, excerpt in cur:
+    for pid, slug, title, year, section, excerpt, verified in cur:
         citations.setdefault(pid, []).append(
-            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt}
-        )
+            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
+             "verified": bool(verified)}
+        )  # fmt: skip
     results = []
     for pid, slug, title, program_slug, program_name, start, end, status, coop, description, published, version, \
             created, updated in rows:  # fmt: skip

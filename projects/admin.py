@@ -149,8 +149,9 @@ class SourceAdmin(HistoryAdmin):
 
 @admin.register(Citation)
 class CitationAdmin(HistoryAdmin):
-    list_display = ["source", "section", "short_excerpt", "target"]
-    list_filter = ["source"]
+    list_display = ["source", "section", "short_excerpt", "target", "verified"]
+    list_filter = ["verified", "source"]
+    readonly_fields = ["verified"]
     list_select_related = ["source", "partner", "field", "program", "project", "activity"]
     search_fields = ["excerpt", "section", "project__title", "partner__name", "activity__title"]
     autocomplete_fields = ["source", "partner", "field", "program", "project", "activity"]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from core.cache.version import data_changed
 from core.cache.version import watch as watch_data_version
 from core.dates import activity_date_display
 from core.models import (
@@ -23,6 +24,7 @@ from core.models import (
     year_in_range,
 )
 from partners.models import Partner
+from projects import citations as citation_check
 
 # The order of the API's cursor pages of projects: the default order (start year, title)
 # with years not stated last on every database (as 32767, past any year), then the id,
@@ -75,6 +77,14 @@ class Program(ReferenceModel):
         return reverse("projects:program-detail", kwargs={"slug": self.slug})
 
 
+def validate_source_filename(value):
+    if value and citation_check.source_path(value) is None:
+        raise ValidationError(
+            _("Enter a file name in SOURCES_DIR, without folders (for example 000_89ed16d3c4fe2a14.txt)."),
+            code="invalid",
+        )
+
+
 class Source(models.Model):
     """A document the tracker's records come from."""
 
@@ -84,7 +94,14 @@ class Source(models.Model):
     publisher = models.CharField(_("publisher"), max_length=300, blank=True)
     year = models.PositiveSmallIntegerField(_("year of publication"), null=True, blank=True)
     filename = models.CharField(
-        _("file name"), max_length=200, blank=True, help_text=_("The plain-text copy in SOURCES_DIR.")
+        _("file name"),
+        max_length=200,
+        blank=True,
+        validators=[validate_source_filename],
+        help_text=_(
+            "The plain-text copy in SOURCES_DIR (a file name, no folders). Citations of a source with no "
+            "copy on file cannot be checked and are shown as not verified."
+        ),
     )
     url = models.URLField(_("URL"), blank=True)
     description = models.TextField(_("description"), blank=True)
@@ -100,8 +117,34 @@ class Source(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.citations.all().recheck()
+
     def natural_key(self):
         return (self.slug,)
+
+    def clean(self):
+        """A text copy named here must hold every citation of this source already saved."""
+        super().clean()
+        if self.pk is None or not self.filename or citation_check.source_path(self.filename) is None:
+            return
+        failing = []
+        for citation in self.citations.all():
+            try:
+                citation_check.check_citation(self, citation.section, citation.excerpt)
+            except ValidationError:
+                failing.append(citation)
+        if failing:
+            raise ValidationError(
+                {
+                    "filename": _(
+                        "%(count)d citation(s) of this source do not occur in that text (the first: %(first)s). "
+                        "Correct them first, or name the right file."
+                    )
+                    % {"count": len(failing), "first": f"#{failing[0].pk}, “{failing[0].excerpt[:60]}”"}
+                }
+            )
 
 
 def project_years_display(start_year, end_year) -> str:
@@ -417,6 +460,22 @@ class CitationQuerySet(PublishableQuerySet):
             | Q(program__isnull=False)
         )
 
+    def recheck(self):
+        """Check these citations against their sources' texts again (after a text file was
+        added or changed, or a source's file name was edited) and store the outcome.
+        Returns (verified, not verified) counts."""
+        changed, counts = [], [0, 0]
+        for citation in self.select_related("source"):
+            verified = citation_check.verified(citation.source, citation.section, citation.excerpt)
+            counts[not verified] += 1
+            if verified != citation.verified:
+                citation.verified = verified
+                changed.append(citation)
+        if changed:
+            self.model.objects.db_manager(self.db).bulk_update(changed, ["verified"], batch_size=500)
+            data_changed(using=self.db)  # bulk_update sends no signal
+        return tuple(counts)
+
 
 class Citation(models.Model):
     """The passage of a source that supports one record: a partner, field, program,
@@ -441,6 +500,15 @@ class Citation(models.Model):
     )
     activity = models.ForeignKey(
         Activity, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("activity")
+    )
+    verified = models.BooleanField(
+        _("verified"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "Whether the excerpt was found, word for word, in the text of its source when the citation was "
+            "last saved or checked. A source with no text on file leaves its citations not verified."
+        ),
     )
 
     history = HistoricalRecords()
@@ -505,6 +573,22 @@ class Citation(models.Model):
 
     def __str__(self):
         return f"{self.source.title}, {self.section}"
+
+    def save(self, *args, **kwargs):
+        # Every save checks again, including those that did not run clean() (which then
+        # leave a citation that does not match its source not verified).
+        self.verified = self.source_id is not None and citation_check.verified(self.source, self.section, self.excerpt)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "verified" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "verified"]
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        """The excerpt must occur in its source's text, under the section heading, where
+        the text is on file (projects/citations.py); errors name the field."""
+        super().clean()
+        if self.source_id is not None and self.excerpt:
+            self.verified = citation_check.check_citation(self.source, self.section, self.excerpt)
 
     @property
     def target(self):

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from partners.models import Partner
+from projects.citations import NOTE_SUFFIX, excerpt_pattern
 from projects.management.commands.seed import FIXTURE_FILES, fixture_paths
 from projects.models import Activity, Citation, Field, Program, Project, Source
 
@@ -29,8 +30,6 @@ TARGETS = ("partner", "field", "program", "project", "activity")
 ASEAN_MEMBER_STATES = {"BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN"}
 # "A short passage": enough words to be found in one place, few enough to be a quotation.
 EXCERPT_WORDS = (3, 45)
-# A citation of a footnote names the section it belongs to and the note: "... (note 12)".
-NOTE_SUFFIX = re.compile(r"\s*\(note \d+\)$")
 
 
 # --- the fixture files, read as files -----------------------------------------------
@@ -53,26 +52,6 @@ def source_files():
 @cache
 def source_text(filename):
     return (settings.SOURCES_DIR / filename).read_text(encoding="utf-8")
-
-
-def excerpt_pattern(excerpt):
-    """A pattern that finds the excerpt in a text extracted from a PDF: any run of
-    whitespace matches any run (line breaks included), a hyphen may end a line, and a
-    word may be split across lines by a hyphen ("ini-\\ntiative" matches "initiative").
-    Everything else, quotes and case included, must be exactly as in the source."""
-    text = " ".join(excerpt.split())
-    parts = []
-    for i, char in enumerate(text):
-        if char == " ":
-            parts.append(r"\s+")
-        elif char == "-":
-            parts.append(r"-\s*")
-        else:
-            parts.append(re.escape(char))
-            following = text[i + 1] if i + 1 < len(text) else ""
-            if char.isalnum() and following.isalnum():
-                parts.append(r"(?:-[ \t]*\n\s*)?")
-    return re.compile("".join(parts))
 
 
 def citation_target(citation):

@@ -47,7 +47,7 @@ class CitationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Citation
-        fields = ["source", "section", "excerpt"]
+        fields = ["source", "section", "excerpt", "verified"]
 
 
 class FieldSerializer(ModelRulesSerializer):
@@ -153,12 +153,13 @@ def _activities_of(ids, context):
 
 def _citations_of(ids, context):
     lists = defaultdict(list)
-    for pid, slug, title, year, section, excerpt in Citation.objects.filter(project__in=ids).values_list(
-        "project", "source__slug", "source__title", "source__year", "section", "excerpt"
+    for pid, slug, title, year, section, excerpt, verified in Citation.objects.filter(project__in=ids).values_list(
+        "project", "source__slug", "source__title", "source__year", "section", "excerpt", "verified"
     ):
         lists[pid].append(
-            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt}
-        )
+            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
+             "verified": verified}
+        )  # fmt: skip
     return lists
 
 

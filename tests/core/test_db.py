@@ -186,7 +186,9 @@ def test_the_triggers_come_with_migration_0009_and_go_when_it_is_unapplied(proje
     try:
         _migrate(BEFORE_TRIGGERS)
         assert _triggers() == set()
-        Activity.objects.create(project=project, title="Too late", kind="seminar", year=2016).delete()
+        late = Activity.objects.create(project=project, title="Too late", kind="seminar", year=2016)
+        # A raw delete: the ORM's would collect citations, whose later columns are not there yet.
+        Activity.objects.filter(pk=late.pk)._raw_delete(connection.alias)
     finally:
         _migrate()
     _assert_the_rules_hold(project)

@@ -135,3 +135,21 @@ def test_import_rejects_a_file_that_is_not_a_backup(tmp_path, content, db):
 def test_import_rejects_a_missing_file(db):
     with pytest.raises(CommandError, match="no file"):
         call_command("import_data", "/no/such/backup.json")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restored_citation_is_verified_against_the_texts_on_this_machine(project, tmp_path):
+    """A backup made where a source's text was on file says "verified"; restored where it
+    is not, its citations are not verified (and the other way round)."""
+    from projects.models import Citation
+
+    Citation.objects.update(verified=True)  # as if the text had been there
+    backup = tmp_path / "backup.json"
+    call_command("export_data", str(backup))
+    assert all(
+        row["fields"]["verified"] for row in json.loads(backup.read_text()) if row["model"] == "projects.citation"
+    )
+    _empty_database()
+    call_command("import_data", str(backup))
+    assert Citation.objects.exists()
+    assert not Citation.objects.filter(verified=True).exists()  # the test source has no text on file

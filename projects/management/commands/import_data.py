@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.test.utils import override_settings
 
 from partners.models import Partner
-from projects.models import Field, Program, Project, Source
+from projects.models import Citation, Field, Program, Project, Source
 
 MUST_BE_EMPTY = [Partner, Field, Program, Project, Source]
 
@@ -65,6 +65,8 @@ class Command(BaseCommand):
                 # The groups made by the roles migration are in the backup, with their ids.
                 Group.objects.using(database).all().delete()
                 call_command("loaddata", str(source), database=database, verbosity=0)
+                # Whether each citation is verified depends on the texts in SOURCES_DIR here.
+                Citation.objects.using(database).all().recheck()
         except (DeserializationError, DatabaseError, LookupError) as exc:
             raise CommandError(f"path: {path} did not load, so nothing was changed: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(data)} objects from {source}"))

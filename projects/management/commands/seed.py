@@ -84,6 +84,8 @@ class Command(BaseCommand):
                 raise CommandError(f"The seed data did not load, so nothing was changed: {exc}") from exc
             # Projects without partners or fields get no link signal: build every search document.
             project_refresh_search(projects=Project.objects.all())
+            # Loading saves raw rows: check every citation against its source's text now.
+            Citation.objects.all().recheck()
             self._record_baseline_history()
 
         counts = ", ".join(f"{m.objects.count()} {m._meta.verbose_name_plural}" for m in reversed(TRACKER_MODELS))
