@@ -8,6 +8,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
+from core.api.authentication import not_authenticated_detail
+
 
 def api_exception_handler(exc, context):
     """One error shape for the whole API:
@@ -25,6 +27,10 @@ def api_exception_handler(exc, context):
         exc = PayloadTooLarge()
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = exceptions.ParseError("Too many parameters or fields.")
+    if isinstance(exc, exceptions.NotAuthenticated):
+        detail = not_authenticated_detail(context.get("request"))
+        if detail is not None:
+            exc = exceptions.NotAuthenticated(detail)
     response = exception_handler(exc, context)
     if response is None:
         return None
