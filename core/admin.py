@@ -18,13 +18,13 @@ from django.utils.text import smart_split
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
+from import_export.formats.base_formats import XLSX
 from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
 from core.forms import SpreadsheetImportForm
-from core.resources import SpreadsheetCSV, SpreadsheetXLSX
+from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class SpreadsheetAdmin(ImportExportModelAdmin, HistoryAdmin):
     for the confirmation only when its preview can be confirmed."""
 
     import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
-    export_formats = [CSV, XLSX]
+    export_formats = [SpreadsheetCSV, XLSX, SpreadsheetCSVForExcel]
     import_form_class = SpreadsheetImportForm
     import_template_name = "admin/import_export/tracker_import.html"
     export_template_name = "admin/import_export/tracker_export.html"

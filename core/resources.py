@@ -21,6 +21,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from core.cache.version import data_changed
 from core.db import take_ids, update_rows
 from core.models import changed_by_and_when
+from core.spreadsheet import BOM, neutralise, restore
 
 # The most data rows one import may have. A larger file is refused when it is read, so an
 # import always finishes well inside a server worker's time limit (README, "Imports, bulk
@@ -54,11 +55,46 @@ def _drop_empty_end(dataset):
     return dataset
 
 
+def _map_cells(dataset, function):
+    """`dataset` with `function` applied to every cell, in place."""
+    rows = [[function(cell) for cell in row] for row in dataset]
+    del dataset[:]
+    for row in rows:
+        dataset.append(row)
+    return dataset
+
+
 class SpreadsheetCSV(base_formats.CSV):
-    """CSV, without the empty rows at its end, and refused past IMPORT_MAX_ROWS rows."""
+    """CSV, without the empty rows at its end, and refused past IMPORT_MAX_ROWS rows.
+    Written with the cells a spreadsheet would run as formulas neutralised, and read with
+    that undone, so our own files round-trip exactly (core/spreadsheet.py)."""
+
+    CONTENT_TYPE = "text/csv; charset=utf-8"
 
     def create_dataset(self, in_stream, **kwargs):
-        return _drop_empty_end(super().create_dataset(in_stream, **kwargs))
+        dataset = _drop_empty_end(super().create_dataset(in_stream, **kwargs))
+        empty_rows_at_end = dataset.empty_rows_at_end
+        dataset = _map_cells(dataset, restore)
+        dataset.empty_rows_at_end = empty_rows_at_end
+        return dataset
+
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(_map_cells(dataset, neutralise), **kwargs)
+
+
+class SpreadsheetCSVForExcel(SpreadsheetCSV):
+    """The same CSV, starting with a UTF-8 byte order mark, so that Excel reads it as
+    UTF-8 (Japanese names included) when the file is opened by a double click. Reads as
+    the plain CSV does (imports take either)."""
+
+    def get_title(self):
+        return "csv (Excel: UTF-8 with BOM)"
+
+    def can_import(self):
+        return False
+
+    def export_data(self, dataset, **kwargs):
+        return BOM + _map_cells(dataset, neutralise).export("csv", **kwargs)
 
 
 class SpreadsheetXLSX(base_formats.XLSX):
@@ -363,11 +399,35 @@ class AsStored:
         return getattr(self._instance, name)
 
 
+class BooleanWidget(widgets.BooleanWidget):
+    """`true`/`false` in CSV (native booleans in XLSX); reads true/false, 1/0 in any case,
+    and refuses anything else (import-export's reads "yes" as false)."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value in self.NULL_VALUES:
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "1"}:
+            return True
+        if text in {"false", "0"}:
+            return False
+        raise ValueError(_("Enter true or false (not %(value)r).") % {"value": str(value)[:40]})
+
+    def render(self, value, obj=None, **kwargs):
+        if kwargs.get("force_native_type"):
+            return value
+        return "" if not isinstance(value, bool) else ("true" if value else "false")
+
+
 class VersionCheckedResource(resources.ModelResource):
     """A resource whose rows carry the record's version, checked on import, and whose
     import reads what it needs once and writes in bulk (see the module docstring)."""
 
     version = Column(attribute="version", column_name="version", readonly=True, widget=widgets.IntegerWidget())
+
+    WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "BooleanField": BooleanWidget}
 
     # Columns a file must have; the others may be left out (they are then left as they are).
     required_columns = ["slug"]

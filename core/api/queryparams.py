@@ -2,8 +2,9 @@
 otherwise answer the unfiltered list, which a client cannot tell from a filtered one.
 
 Every API view says what it takes: its filterset's filters, paging (`page`, `page_size`,
-`cursor` where it pages by cursor) on lists, and its own (`group_by`); `format` is always
-allowed. An unknown name is a 400 naming it, with the nearest known name as a suggestion.
+`cursor` where it pages by cursor) on lists, and its own (`group_by`); `format` and `bom`
+(a UTF-8 byte order mark before CSV, for Excel) are always allowed. An unknown name is a
+400 naming it, with the nearest known name as a suggestion.
 """
 
 import difflib
@@ -12,7 +13,21 @@ from rest_framework import exceptions
 from rest_framework.settings import api_settings
 
 # Taken by every API answer.
-ALWAYS_ALLOWED = frozenset({api_settings.URL_FORMAT_OVERRIDE or "format"})
+ALWAYS_ALLOWED = frozenset({api_settings.URL_FORMAT_OVERRIDE or "format", "bom"})
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False, "": False}
+
+
+def wants_bom(request, *, strict=True) -> bool:
+    """`?bom=true`: start a CSV answer with a UTF-8 byte order mark (Excel then reads it
+    as UTF-8). A value that is not a boolean is a 400 naming the parameter."""
+    value = request.query_params.get("bom") if request is not None else None
+    if value is None:
+        return False
+    if value.lower() not in BOOLEANS:
+        if not strict:  # rendering the 400 that says so
+            return False
+        raise exceptions.ValidationError({"bom": ["Enter true or false."]})
+    return BOOLEANS[value.lower()]
 
 
 class StrictQueryParamsMixin:
@@ -47,6 +62,7 @@ class StrictQueryParamsMixin:
             raise exceptions.ValidationError(
                 {name[:100]: [unknown_parameter_message(name, allowed)] for name in unknown}
             )
+        wants_bom(request)  # a bad value is refused before any answer starts
 
 
 def unknown_parameter_message(name: str, allowed, kind: str = "query parameter") -> str:

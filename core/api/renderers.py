@@ -8,6 +8,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 
+from core.api.queryparams import wants_bom
+from core.spreadsheet import BOM, neutralise
+
 
 class CSVRenderer(BaseRenderer):
     """`?format=csv` or `Accept: text/csv`. List endpoints stream their own rows
@@ -20,8 +23,13 @@ class CSVRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
+        bom = BOM if wants_bom((renderer_context or {}).get("request"), strict=False) else ""
+        return (bom + "".join(self._lines(data))).encode("utf-8")
+
+    @staticmethod
+    def _lines(data):
         if isinstance(data, CSVTable):
-            return "".join(csv_lines(data, header=data.header)).encode("utf-8")
+            return csv_lines(data, header=data.header)
         if isinstance(data, dict) and "errors" in data:
             rows = [{"field": e.get("field", ""), "code": e["code"], "detail": e["detail"]} for e in data["errors"]]
         elif isinstance(data, dict) and "results" in data:
@@ -30,7 +38,7 @@ class CSVRenderer(BaseRenderer):
             rows = data
         else:
             rows = [data]
-        return "".join(csv_lines(rows)).encode("utf-8")
+        return csv_lines(rows)
 
 
 class CSVTable(list):
@@ -71,11 +79,15 @@ def csv_lines(rows, header=None):
 
 
 def csv_cell(value):
+    """A value as a CSV cell: empty for None, `true`/`false` for booleans, JSON for nested
+    values, and text a spreadsheet would run as a formula neutralised (core/spreadsheet.py)."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        value = json.dumps(value, ensure_ascii=False)
+    return neutralise(value)
 
 
 class ORJSONRenderer(JSONRenderer):

@@ -9,9 +9,10 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.response import Response
 
 from core.api.exceptions import PreconditionFailed
-from core.api.queryparams import StrictQueryParamsMixin
+from core.api.queryparams import StrictQueryParamsMixin, wants_bom
 from core.api.renderers import CSVRenderer, EchoWriter, ORJSONRenderer, csv_cell
 from core.cache.responses import body_etag, etag_matches
+from core.spreadsheet import BOM
 
 
 class CSVStreamMixin:
@@ -44,8 +45,10 @@ class CSVStreamMixin:
         rows = self.csv_records(rows)
         writer = csv.writer(EchoWriter())
 
+        bom = BOM if wants_bom(request) else ""
+
         def lines():
-            yield writer.writerow([header for header, _ in self.csv_columns])
+            yield bom + writer.writerow([header for header, _ in self.csv_columns])
             for obj in rows:
                 yield writer.writerow([csv_cell(get(obj)) for _, get in self.csv_columns])
 

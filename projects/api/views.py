@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api.queryparams import StrictQueryParamsMixin
 from core.api.renderers import CSVTable, csv_table_response
 from core.api.views import CSVStreamMixin, ETagMixin, TrackerViewSet
+from core.spreadsheet import iso_date, names_cell
 from partners.models import Partner
 from projects.api.serializers import (
     ActivitySerializer,
@@ -78,16 +79,16 @@ class ProjectViewSet(TrackerViewSet):
         ("program", lambda p: p["program"]["slug"]),
         ("program_name", lambda p: p["program"]["name"]),
         ("partners", lambda p: ",".join(x["slug"] for x in p["partners"])),
-        ("partner_names", lambda p: "; ".join(x["name"] for x in p["partners"])),
+        ("partner_names", lambda p: names_cell(x["name"] for x in p["partners"])),
         ("countries", lambda p: ",".join(sorted({x["country"] for x in p["partners"] if x["country"]}))),
         ("fields", lambda p: ",".join(x["slug"] for x in p["fields"])),
-        ("field_names", lambda p: "; ".join(x["name"] for x in p["fields"])),
+        ("field_names", lambda p: names_cell(x["name"] for x in p["fields"])),
         ("start_year", lambda p: p["start_year"]),
         ("end_year", lambda p: p["end_year"]),
         ("status", lambda p: p["status"]),
         ("status_name", lambda p: p["status_display"]),
         ("cooperating_countries", lambda p: ",".join(c["code"] for c in p["cooperating_countries"])),
-        ("cooperating_country_names", lambda p: "; ".join(c["name"] for c in p["cooperating_countries"])),
+        ("cooperating_country_names", lambda p: names_cell(c["name"] for c in p["cooperating_countries"])),
         ("published", lambda p: p["published"]),
         ("description", lambda p: p["description"]),
     ]
@@ -139,6 +140,7 @@ class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewset
         ("month", lambda a: a.month),
         ("day", lambda a: a.day),
         ("date", lambda a: a.date_display),
+        ("date_iso", lambda a: iso_date(a.year, a.month, a.day)),
         ("location", lambda a: a.location),
     ]
 
