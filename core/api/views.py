@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from core.api.exceptions import PreconditionFailed
 from core.api.queryparams import StrictQueryParamsMixin, wants_bom
 from core.api.renderers import CSVRenderer, EchoWriter, ORJSONRenderer, csv_cell
-from core.cache.responses import body_etag, etag_matches
+from core.cache.responses import body_etag, etag_matches, streamed_etag
 from core.spreadsheet import BOM
 
 
@@ -53,6 +53,7 @@ class CSVStreamMixin:
                 yield writer.writerow([csv_cell(get(obj)) for _, get in self.csv_columns])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["ETag"] = streamed_etag(request)  # If-None-Match: core.cache.responses
         name = self.get_queryset().model._meta.verbose_name_plural
         response["Content-Disposition"] = f'attachment; filename="{str(name).replace(" ", "-")}.csv"'
         return response

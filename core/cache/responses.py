@@ -24,12 +24,13 @@ from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.http.cookie import parse_cookie
 from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 from django.utils.cache import get_cache_key, has_vary_header, learn_cache_key, patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.module_loading import import_string
 
 from core.cache import health as cachehealth
-from core.cache.version import VERSION_KEY, floor
+from core.cache.version import VERSION_KEY, committed_version, floor
 
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 # Where the WSGI front leaves the data version it looked up under, for the middleware.
@@ -239,6 +240,23 @@ def body_etag(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
 
 
+def streamed_etag(request, *, weak=False) -> str:
+    """The strong ETag of an answer too long to hold before sending (a list's CSV, the IATI
+    document): a digest of what decides its bytes, not of the bytes. The data version the
+    database last handed out moves on every committed write, so a change to any record
+    shown gives a new tag; the request's path and query, the Accept header, the language
+    and the user (the drafts they may see) decide the rest. Deterministic: the same
+    version and request give the same bytes (every export is in a stated order); `weak`
+    where they give the same content but not the same bytes (the IATI document's
+    generated-datetime), so If-Match never takes it (RFC 9110, 8.8.1)."""
+    user = getattr(request, "user", None)
+    who = f"user:{user.pk}" if user is not None and user.is_authenticated else "anonymous"
+    parts = [str(committed_version()), request.get_full_path(), request.headers.get("Accept", ""),
+             translation.get_language() or "", who]  # fmt: skip
+    etag = body_etag("\n".join(parts).encode("utf-8", "surrogateescape"))
+    return f"W/{etag}" if weak else etag
+
+
 # Not django.utils.cache.get_conditional_response: it answers a GET whose If-Match does
 # not match with a 412 (the API ignores If-Match on reads), compares If-Match strongly
 # (the API has always taken W/ tags for writes too), and keeps only seven headers on a
@@ -266,10 +284,10 @@ def not_modified_headers(headers):
 class APIResponseCacheMiddleware:
     """Anonymous JSON GETs of the API answered from the shared cache, before sessions,
     authentication, the view and throttling: a hit costs one cache round trip (the data
-    version and the entry, read together). Every answer of the API but a streamed one
-    (JSON, a report's CSV) gets an ETag (a digest of its body, where the view set none),
-    `If-None-Match` gets a 304, and every answer says how it may be cached
-    (caching_headers).
+    version and the entry, read together). Every answer of the API gets an ETag: a digest
+    of its body where the view set none, and for a streamed one (a list's CSV, the IATI
+    document) the view's `streamed_etag`. `If-None-Match` gets a 304, and every answer
+    says how it may be cached (caching_headers).
 
     First in MIDDLEWARE, so what it stores carries every header the stack adds, and the
     WSGI front (core.cache.front) can replay an entry without Django. A request with
@@ -303,6 +321,12 @@ class APIResponseCacheMiddleware:
         response = caching_headers(request, self.get_response(request))
         if version is None:
             asked = request.headers.get("If-None-Match")
+        if response.status_code == 200 and response.streaming and response.has_header("ETag"):
+            if etag_matches(asked, response["ETag"]):
+                # The stream never started, so nothing was read. Not response.close(): that
+                # sends request_finished, which the server sends again for the 304.
+                return _not_modified(response.items())
+            return response
         if response.status_code != 200 or response.streaming:
             return response
         etag = response.get("ETag")

@@ -41,6 +41,13 @@ def _database_number(*, above: int | None = None) -> int:
     return _counter.take(connection, above=above)
 
 
+def committed_version() -> int:
+    """The last data version the database handed out: every write that committed took a
+    number at least this high, whatever the cache holds (one query; for answers that
+    cannot be cached but need an ETag, such as streamed exports)."""
+    return _database_number()
+
+
 class VersionFloor:
     """The lowest data version this process may accept from the cache: the highest it has
     seen, and the database's latest after `recheck()` (first use, a new connection to

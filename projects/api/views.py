@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core.api.queryparams import StrictQueryParamsMixin
 from core.api.renderers import CSVTable, csv_table_response
 from core.api.views import CSVStreamMixin, ETagMixin, TrackerViewSet
+from core.cache.responses import streamed_etag
 from core.spreadsheet import iso_date, names_cell
 from partners.models import Partner
 from projects.api.serializers import (
@@ -286,4 +287,7 @@ class IATIActivitiesView(_ProjectReport):
     )
     def get(self, request):
         chunks = iati_activities_chunks(projects=self.projects(request), base_url=request.build_absolute_uri("/"))
-        return StreamingHttpResponse(chunks, content_type="application/xml; charset=utf-8")
+        response = StreamingHttpResponse(chunks, content_type="application/xml; charset=utf-8")
+        # Weak: the document says when it was generated, so its bytes differ by the second.
+        response["ETag"] = streamed_etag(request, weak=True)  # If-None-Match: core.cache.responses
+        return response

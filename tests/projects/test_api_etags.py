@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.cache.responses import body_etag
+from core.cache.version import bump_now
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
 
@@ -196,3 +197,50 @@ def test_read_only_fields_sent_back_as_read_are_ignored(world, editor):
     response = client.put(url, body, format="json")
     assert response.status_code == 200, response.content
     assert Field.objects.get(pk=world["field"].pk).name == "Disaster relief"
+
+
+STREAMED = ["/api/v1/projects/?format=csv", "/api/v1/activities/?format=csv", "/api/v1/partners/?format=csv",
+            "/api/v1/fields/?format=csv", "/api/v1/iati/activities.xml"]  # fmt: skip
+
+
+def _body(response):
+    return b"".join(response.streaming_content)
+
+
+class TestStreamedAnswers:
+    """A list's CSV and the IATI document are streamed, so their ETag cannot be a digest of
+    bytes not yet written: it is one of the committed data version and the request."""
+
+    @pytest.mark.parametrize("path", STREAMED)
+    def test_they_carry_an_etag_and_answer_if_none_match(self, world, path):
+        first = _client().get(path)
+        assert first.status_code == 200 and first.streaming
+        etag = first["ETag"]
+        iati = "iati" in path  # weak: it says when it was generated, so its bytes differ by the second
+        assert etag.startswith('W/"' if iati else '"')
+        again = _client().get(path, HTTP_IF_NONE_MATCH=etag)
+        assert again.status_code == 304 and again["ETag"] == etag and not again.content
+        assert again["Vary"] == first["Vary"]
+        other = _client().get(path, HTTP_IF_NONE_MATCH='"something-else"')
+        assert other.status_code == 200 and other["ETag"] == etag
+        if not iati:  # a strong tag stands for the same bytes
+            assert _body(other) == _body(first)
+
+    @pytest.mark.parametrize("path", STREAMED)
+    def test_any_committed_write_gives_a_new_etag(self, world, path):
+        etag = _client().get(path)["ETag"]
+        # What a committed write runs (the test's transaction never commits).
+        Partner.objects.filter(pk=world["partner"].pk).update(name="Viet Nam")
+        bump_now()
+        after = _client().get(path, HTTP_IF_NONE_MATCH=etag)
+        assert after.status_code == 200 and after["ETag"] != etag
+
+    def test_the_tag_depends_on_who_asks_and_the_query(self, world, editor):
+        path = STREAMED[0]
+        tags = {
+            _client().get(path)["ETag"],
+            _client(editor).get(path)["ETag"],
+            _client().get(path + "&bom=true")["ETag"],
+            _client().get(path + "&country=VN")["ETag"],
+        }
+        assert len(tags) == 4
