@@ -48,6 +48,22 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
+# The OpenAPI schema (as /api/v1/schema/ serves it) through three other tools:
+# openapi-spec-validator (the OpenAPI 3.0 specification), Spectral's spectral:oas
+# (.spectral.yaml) and Redocly's recommended (redocly.yaml). Each runs; any error fails,
+# warnings are shown. The npm tools are pinned in package.json and package-lock.json.
+.PHONY: schema-lint
+schema-lint: $(VENV)/.installed-dev
+	@[ -x node_modules/.bin/spectral ] && [ -x node_modules/.bin/redocly ] || SCARF_ANALYTICS=false npm ci --no-audit --no-fund
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && schema="$$dir/schema.json" && \
+	$(DEV) $(PY) manage.py spectacular --format openapi-json --file "$$schema" && \
+	failed="" && \
+	{ $(VENV)/bin/openapi-spec-validator --validation-errors all "$$schema" || failed="$$failed openapi-spec-validator"; } && \
+	{ node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity error "$$schema" || failed="$$failed spectral"; } && \
+	{ REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  node_modules/.bin/redocly lint --config redocly.yaml --format stylish "$$schema" || failed="$$failed redocly"; } && \
+	if [ -n "$$failed" ]; then echo "schema-lint: errors from$$failed" >&2; exit 1; fi
+
 # The suite runs on every core (pytest-xdist, one database per worker), then the few
 # tests marked `serial` on their own. PYTEST_ARGS goes to both runs (CI's SQLite pass
 # gives --second-engine: see tests/conftest.py). Exit status 5 is "no test selected".

@@ -7,9 +7,19 @@ cannot see is what the API's plumbing adds around every view (core.api: the erro
 shape, 304/412 from ETags, 409 for protected deletes, 429 from throttling, 503 from
 core.db_errors). A postprocessing hook adds those to every operation, so the schema
 lists every response a client can get and a schema-driven fuzzer can hold us to it.
+
+The same hook makes the schema one that OpenAPI's own tools accept (`make schema-lint`:
+openapi-spec-validator, Spectral's spectral:oas, Redocly's recommended): every operation
+has a summary, no read-only property carries the default DRF keeps for its own
+validation, and no component is left that nothing refers to.
 """
 
+import inspect
+import re
+
+from django.utils import translation
 from django_countries import countries
+from drf_spectacular.drainage import warn
 
 from core.filtersets import MAX_FILTER_VALUES
 
@@ -87,10 +97,115 @@ def _codes_for(method):
     return codes
 
 
+# The summary of each of a viewset's standard actions, from its model's verbose names.
+ACTION_SUMMARIES = {
+    "list": "List {plural}",
+    "create": "Create {one}",
+    "retrieve": "Retrieve {one}",
+    "update": "Replace {one}",
+    "partial_update": "Partially update {one}",
+    "destroy": "Delete {one}",
+}
+
+
+def _path_shape(path):
+    # The generator's paths name parameters as the URLconf does, the schema's as it shows
+    # them ({pk} is {id}: SCHEMA_COERCE_PATH_PK).
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _views_by_operation(generator):
+    """(path, method) -> (view class, viewset action or None), for the endpoints the generator read."""
+    views = {}
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or ():
+        actions = getattr(callback, "actions", None) or {}
+        views[(_path_shape(path), method.lower())] = (getattr(callback, "cls", None), actions.get(method.lower()))
+    return views
+
+
+def _model_of(view_class):
+    queryset = getattr(view_class, "queryset", None)
+    if queryset is not None:
+        return queryset.model
+    return getattr(getattr(getattr(view_class, "serializer_class", None), "Meta", None), "model", None)
+
+
+def _headline(doc):
+    """A docstring's first sentence, before any colon or parenthesis: "Partner × field: each
+    cell ..." is "Partner × field"."""
+    paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    return re.split(r"\.(?:\s|$)|:\s| \(", paragraph, maxsplit=1)[0].strip()
+
+
+def _summary(view_class, action, method):
+    """A viewset's standard action is "List projects", "Retrieve a project", ...; any other
+    operation is the headline of its handler's docstring, else of its view class's own (not
+    one a mixin lends it: drf-spectacular's descriptions fall back to those)."""
+    model = _model_of(view_class)
+    if action in ACTION_SUMMARIES and model is not None:
+        with translation.override("en"):
+            one, plural = str(model._meta.verbose_name), str(model._meta.verbose_name_plural)
+        article = "an" if one[:1].lower() in "aeiou" else "a"
+        return ACTION_SUMMARIES[action].format(one=f"{article} {one}", plural=plural)
+    handler = getattr(view_class, action or method, None)
+    for doc in (getattr(handler, "__doc__", None), view_class.__dict__.get("__doc__")):
+        if doc and _headline(doc):
+            return _headline(doc)
+    return None
+
+
+def _drop_read_only_defaults(node):
+    """DRF gives a read-only field in a unique constraint a default (Activity.slug's "") for
+    its own validation; in the schema it is a value clients never send that can break the
+    property's own pattern. A read-only property has no default to document."""
+    if isinstance(node, dict):
+        if node.get("readOnly") is True:
+            node.pop("default", None)
+        for value in node.values():
+            _drop_read_only_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_read_only_defaults(value)
+
+
+SCHEMA_REF = "#/components/schemas/"
+
+
+def _schema_refs(node):
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+                yield ref[len(SCHEMA_REF) :]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _drop_unused_schemas(result):
+    """COMPONENT_SPLIT_REQUEST makes a ...Request twin of every nested serializer, also of one
+    only ever read (CitationRequest, of Activity.citations): keep what the paths reach."""
+    schemas = result["components"]["schemas"]
+    roots = {key: value for key, value in result.items() if key != "components"}
+    roots["components"] = {key: value for key, value in result["components"].items() if key != "schemas"}
+    reached, pending = set(), list(_schema_refs(roots))
+    while pending:
+        name = pending.pop()
+        if name not in reached and name in schemas:
+            reached.add(name)
+            pending.extend(_schema_refs(schemas[name]))
+    for name in set(schemas) - reached:
+        del schemas[name]
+
+
 def postprocess_errors_and_conditional_requests(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
     components = result.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    _drop_read_only_defaults(components["schemas"])
+    views = _views_by_operation(generator)
     for name, component in components["schemas"].items():
         if name.endswith("Request") and component.get("type") == "object":
             # A field the endpoint does not know is a 400 naming it (ModelRulesSerializer).
@@ -99,6 +214,12 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
+            if not operation.get("summary"):  # @extend_schema(summary=...) comes first
+                view_class, action = views.get((_path_shape(path), method), (None, None))
+                operation["summary"] = view_class and _summary(view_class, action, method)
+                if not operation["summary"]:
+                    del operation["summary"]
+                    warn(f"{method.upper()} {path}: no summary; give its view a docstring or extend_schema(summary=)")
             if method == "get" and {} not in operation.get("security", [{}]):
                 # Anyone may read published data (core.api.ReadOrModelPermissions).
                 operation["security"].append({})
@@ -143,4 +264,5 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                         responses[code].setdefault("headers", {}).update(ETAG_HEADER)
             if not parameters:
                 del operation["parameters"]
+    _drop_unused_schemas(result)
     return result

@@ -6,6 +6,9 @@ from projects.selectors import citations_prefetch
 
 
 class PartnerViewSet(TrackerViewSet):
+    """Partners: partner militaries, their services and agencies, and regional organisations;
+    published ones for everyone, drafts too for staff who may view them."""
+
     serializer_class = PartnerSerializer
     filterset_class = PartnerFilterSet
     csv_columns = [

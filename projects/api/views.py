@@ -43,6 +43,8 @@ from projects.selectors import (
 
 
 class FieldViewSet(TrackerViewSet):
+    """Fields: the thematic areas of the projects (HA/DR, maritime security, PKO, ...), with their citations."""
+
     serializer_class = FieldSerializer
     queryset = Field.objects.prefetch_related(citations_prefetch())
     filterset_fields = []
@@ -50,6 +52,8 @@ class FieldViewSet(TrackerViewSet):
 
 
 class ProgramViewSet(TrackerViewSet):
+    """Programs: the frameworks projects run under, with their citations."""
+
     serializer_class = ProgramSerializer
     queryset = Program.objects.prefetch_related(citations_prefetch())
     filterset_fields = []
@@ -62,6 +66,8 @@ class ProgramViewSet(TrackerViewSet):
 
 
 class SourceViewSet(TrackerViewSet):
+    """Sources: the documents the records and their citations come from."""
+
     serializer_class = SourceSerializer
     queryset = Source.objects.all()
     filterset_fields = []
@@ -127,6 +133,9 @@ class ProjectViewSet(TrackerViewSet):
 
 
 class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+    """Activities: what a project did, dated to the precision its source gives; those of
+    published projects for everyone, of drafts too for staff who may view them."""
+
     serializer_class = ActivitySerializer
     lookup_value_regex = "[0-9]+"
     filterset_class = ActivityFilterSet
