@@ -111,11 +111,11 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
               ["id", "name", "name_ja", "slug", "kind", "country", "region", "asean_member", "description",
                "published", "created", "updated", "version"], partner_rows)  # fmt: skip
 
-        _copy(cur, "projects_field", ["id", "name", "name_ja", "slug", "description"],
-              [(i, f"Field {i:02d}", f"分野{i}", f"field-{i:02d}", "") for i in range(1, fields + 1)])  # fmt: skip
+        _copy(cur, "projects_field", ["id", "name", "name_ja", "slug", "description", "version"],
+              [(i, f"Field {i:02d}", f"分野{i}", f"field-{i:02d}", "", 1) for i in range(1, fields + 1)])  # fmt: skip
         programs = 10
-        _copy(cur, "projects_program", ["id", "name", "name_ja", "slug", "start_year", "description"],
-              [(i, f"Program {i:02d}", f"プログラム{i}", f"program-{i:02d}", first_year, "")
+        _copy(cur, "projects_program", ["id", "name", "name_ja", "slug", "start_year", "description", "version"],
+              [(i, f"Program {i:02d}", f"プログラム{i}", f"program-{i:02d}", first_year, "", 1)
                for i in range(1, programs + 1)])  # fmt: skip
 
         project_rows, links_p, links_f, spans = [], [], [], []
@@ -152,11 +152,11 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
                 month = rng.choice((None, rng.randint(1, 12)))
                 day = rng.randint(1, 28) if month and rng.random() < 0.5 else None
                 yield (i, project, f"Activity {i}", f"activity-{i}", rng.choice(KINDS), year, month, day,
-                       "", "", "", now, now)  # fmt: skip
+                       "", "", "", now, now, 1)  # fmt: skip
 
         _copy(cur, "projects_activity",
               ["id", "project_id", "title", "slug", "kind", "year", "month", "day", "location",
-               "location_country", "description", "created", "updated"], activity_rows())  # fmt: skip
+               "location_country", "description", "created", "updated", "version"], activity_rows())  # fmt: skip
 
         for table in ["partners_partner", "projects_field", "projects_program", "projects_project",
                       "projects_activity", "projects_project_partners", "projects_project_fields"]:  # fmt: skip

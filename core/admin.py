@@ -23,7 +23,7 @@ from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
-from core.forms import SpreadsheetImportForm
+from core.forms import OptimisticLockForm, SpreadsheetImportForm
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
 logger = logging.getLogger(__name__)
@@ -335,6 +335,7 @@ def _result_problems(result, limit=5):
 def citations_inline(model, target):
     """A tabular inline of `model` (a citation: source, section, excerpt) on the records
     it cites through its foreign key `target` (one FK per kind of record)."""
-    attrs = {"model": model, "fk_name": target, "extra": 0, "fields": ["source", "section", "excerpt"],
+    fields = ["source", "section", "excerpt", "loaded_version"]  # each row carries its version
+    attrs = {"model": model, "fk_name": target, "extra": 0, "form": OptimisticLockForm, "fields": fields,
              "autocomplete_fields": ["source"]}  # fmt: skip
     return type(f"{target.title()}CitationInline", (CheckedAutocompleteMixin, admin.TabularInline), attrs)

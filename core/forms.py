@@ -21,20 +21,34 @@ class OptimisticLockForm(forms.ModelForm):
     """Carries the version the editor loaded; a save is refused when the stored version
     has moved on since (someone else saved in between). The stored row is locked
     (`select_for_update`) inside the admin's transaction, so the check and the save
-    cannot be split by another save."""
+    cannot be split by another save.
+
+    The same form serves as an inline row (an activity or citation on its project's
+    page): each row carries its own version. A row the editor changed is checked like a
+    page; a row left as it was is not saved by the formset, so it is not checked either,
+    and an edit made meanwhile on that record's own page stays."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            # The stored version, not the instance's: a revert form holds an old copy.
-            stored = type(self.instance).objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if self.prefix is None:
+                # A page: the stored version, not the instance's (a revert form holds an
+                # old copy). An inline row's instance was just read with its version.
+                model = type(self.instance)
+                stored = model.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            else:
+                stored = self.instance.version
             self.fields["loaded_version"].initial = stored
+
+    def edited(self) -> bool:
+        """Whether the editor changed anything (the version carried along is not an edit)."""
+        return any(name != "loaded_version" for name in self.changed_data)
 
     def clean(self):
         cleaned = super().clean()
-        if not self.instance.pk:
+        if not self.instance.pk or (self.prefix is not None and not self.edited()):
             return cleaned
         model = type(self.instance)
         stored = model.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()

@@ -21,7 +21,7 @@ class ActivityInline(CheckedAutocompleteMixin, admin.TabularInline):
     model = Activity
     form = ActivityForm
     extra = 0
-    fields = ["title", "kind", "year", "month", "day", "location", "location_country"]
+    fields = ["title", "kind", "year", "month", "day", "location", "location_country", "loaded_version"]
     show_change_link = True
 
 
@@ -124,6 +124,8 @@ class ActivityAdmin(HistoryAdmin):
 class ReferenceDataAdmin(HistoryAdmin):
     """Fields and programs: named in two languages, found by name or slug, cited."""
 
+    form = OptimisticLockForm
+
     list_display = ["name", "name_ja", "slug"]
     search_fields = ["name", "name_ja", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -142,6 +144,7 @@ class ProgramAdmin(ReferenceDataAdmin):
 
 @admin.register(Source)
 class SourceAdmin(HistoryAdmin):
+    form = OptimisticLockForm
     list_display = ["title", "author", "year", "filename"]
     list_filter = ["year"]
     search_fields = ["title", "author", "publisher"]
@@ -149,6 +152,7 @@ class SourceAdmin(HistoryAdmin):
 
 @admin.register(Citation)
 class CitationAdmin(HistoryAdmin):
+    form = OptimisticLockForm
     list_display = ["source", "section", "short_excerpt", "target", "verified"]
     list_filter = ["verified", "source"]
     readonly_fields = ["verified"]

@@ -1,13 +1,13 @@
 """Admin forms: optimistic locking for records two editors may open at once, and the
 spreadsheet import form that refuses a file it cannot import, saying why."""
 
-from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from core.forms import OptimisticLockForm
 from projects.models import Activity
 
 
-class ActivityForm(forms.ModelForm):
+class ActivityForm(OptimisticLockForm):
     """An activity's month and day are checked against their ranges as form fields, so an
     impossible one (month 2016) is reported beside its field and never reaches the
     record, whose name (shown with the form's errors) formats its date."""

@@ -40,7 +40,7 @@ PROJECT_CURSOR_KEYS = (
 END_YEAR_OR_OPEN = Coalesce("end_year", Value(32767), output_field=models.IntegerField())
 
 
-class Field(ReferenceModel):
+class Field(ReferenceModel, VersionedModel):
     """A thematic area of assistance: HA/DR, maritime security, PKO, underwater medicine..."""
 
     description = models.TextField(_("description"), blank=True)
@@ -55,7 +55,7 @@ class Field(ReferenceModel):
         return reverse("projects:field-detail", kwargs={"slug": self.slug})
 
 
-class Program(ReferenceModel):
+class Program(ReferenceModel, VersionedModel):
     """A framework projects run under: the MOD capacity building assistance program, the
     Vientiane Vision, the ADMM-Plus Experts' Working Groups, ..."""
 
@@ -85,7 +85,7 @@ def validate_source_filename(value):
         )
 
 
-class Source(models.Model):
+class Source(VersionedModel):
     """A document the tracker's records come from."""
 
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
@@ -309,7 +309,7 @@ class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):
         return self.get(project__slug=project_slug, slug=slug)
 
 
-class Activity(TimestampedModel):
+class Activity(TimestampedModel, VersionedModel):
     """What a project did and when, to the precision the source gives: a year, a month or a day.
 
     The date is held as year, month and day, with month and day empty where the source
@@ -477,7 +477,7 @@ class CitationQuerySet(PublishableQuerySet):
         return tuple(counts)
 
 
-class Citation(models.Model):
+class Citation(VersionedModel):
     """The passage of a source that supports one record: a partner, field, program,
     project or activity (exactly one of them)."""
 
