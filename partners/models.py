@@ -9,6 +9,31 @@ from simple_history.models import HistoricalRecords
 from core.models import PublishableQuerySet, ReferenceModel, SlugManager, TimestampedModel, VersionedModel
 
 
+class PartnerQuerySet(PublishableQuerySet):
+    """Partners, and the rule every count of a partner's projects follows (README, "Counts
+    that agree"): a partner's projects are those it takes part in itself or through any
+    of its services and agencies (its descendants), each project counted once."""
+
+    def ancestry(self) -> dict[int, list[int]]:
+        """For each partner of this queryset, itself and its ancestors in it (nearest
+        first): the partners whose counts a project of this one counts towards. An ancestor
+        outside the queryset (a draft, for the public) breaks the chain there."""
+        parents = dict(self.order_by().values_list("id", "parent_id"))
+        lines = {}
+        for pid in parents:
+            line, current = [], pid
+            while current in parents and current not in line:
+                line.append(current)
+                current = parents[current]
+            lines[pid] = line
+        return lines
+
+    def with_descendants(self, roots) -> list[int]:
+        """The ids of `roots` (partners or ids) and of their descendants in this queryset."""
+        root_ids = {getattr(r, "pk", r) for r in roots}
+        return sorted(pid for pid, line in self.ancestry().items() if root_ids.intersection(line))
+
+
 class Partner(ReferenceModel, TimestampedModel, VersionedModel):
     """A partner military or organisation that receives capacity building assistance.
 
@@ -56,7 +81,7 @@ class Partner(ReferenceModel, TimestampedModel, VersionedModel):
     published = models.BooleanField(_("published"), default=True)
 
     history = HistoricalRecords()
-    objects = SlugManager.from_queryset(PublishableQuerySet)()
+    objects = SlugManager.from_queryset(PartnerQuerySet)()
 
     class Meta(ReferenceModel.Meta):
         verbose_name = _("partner")

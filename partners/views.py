@@ -1,6 +1,6 @@
 """Public pages of partners. Every view starts from Partner.objects.public()."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 from django.views.generic import DetailView, TemplateView
 
@@ -9,6 +9,22 @@ from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
 from projects.models import Project
 from projects.selectors import project_cards, public_citations, stable_order
+
+
+def _projects_of(partner_ids):
+    return Project.partners.through.objects.filter(partner__in=partner_ids).values("project_id")
+
+
+def _breakdown(partner, family):
+    """The partner and each of its services and agencies, with the number of published
+    projects each takes part in (the partner's own first)."""
+    counts = dict(
+        Project.partners.through.objects.filter(partner__in=family, project__published=True)
+        .values_list("partner_id")
+        .annotate(n=Count("project_id", distinct=True))
+    )
+    members = sorted(Partner.objects.filter(pk__in=family), key=lambda p: (p.pk != partner.pk, localname(p)))
+    return [{"partner": m, "count": counts.get(m.pk, 0), "own": m.pk == partner.pk} for m in members]
 
 
 class PartnerListView(TemplateView):
@@ -21,11 +37,18 @@ class PartnerListView(TemplateView):
         filterset = PartnerFilterSet(request.GET or None, queryset=Partner.objects.public(), request=None)
         errors = dict(filterset.errors) if filterset.is_bound else {}
         partners = Partner.objects.none() if errors else filterset.qs
-        partners = partners.select_related("parent").annotate(
-            project_count=Count("projects", filter=Q(projects__published=True))
-        )
+        partners = partners.select_related("parent")
+        # Each partner's projects, its services' and agencies' included (PartnerQuerySet).
+        ancestry = Partner.objects.public().ancestry()
+        projects_of = {}
+        for project_id, partner_id in Project.partners.through.objects.filter(
+            project__published=True, partner__in=Partner.objects.public()
+        ).values_list("project_id", "partner_id"):
+            for ancestor in ancestry.get(partner_id, ()):
+                projects_of.setdefault(ancestor, set()).add(project_id)
         by_region = {}
         for partner in partners:
+            partner.project_count = len(projects_of.get(partner.pk, ()))
             by_region.setdefault(partner.region, []).append(partner)
         regions = [
             {"value": value, "label": label, "partners": sorted(by_region[value], key=lambda p: localname(p))}
@@ -77,8 +100,12 @@ class PartnerDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         partner = self.object
-        projects = list(project_cards(stable_order(Project.objects.public().filter(partners=partner))))
+        # Its projects, its services' and agencies' included (PartnerQuerySet), each once,
+        # with how many each of them takes part in.
+        family = Partner.objects.public().with_descendants([partner])
+        projects = list(project_cards(stable_order(Project.objects.public().filter(pk__in=_projects_of(family)))))
         context["projects"] = projects
+        context["breakdown"] = _breakdown(partner, family) if len(family) > 1 else []
         context["parent"] = partner.parent if partner.parent and partner.parent.published else None
         context["years"], context["year_rows"] = self.years_grid(projects)
         return context

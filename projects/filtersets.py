@@ -81,11 +81,13 @@ class ProjectFilterSet(TrackerFilterSet):
     # over the link tables. The same rows either way (the filterset tests run on both).
 
     def filter_partner(self, queryset, name, value):
+        # A partner's projects include its services' and agencies' (PartnerQuerySet).
         if not value:
             return queryset
+        family = _visible_partners(self.request).with_descendants(value)
         if uses_facets(queryset):
-            return queryset.filter(partner_ids__overlap=[partner.pk for partner in value])
-        return queryset.filter(_linked(Project.partners.through, "partner", value))
+            return queryset.filter(partner_ids__overlap=family)
+        return queryset.filter(_linked(Project.partners.through, "partner", family))
 
     def _by_partner_attribute(self, queryset, attribute, values):
         # Only partners the user may see count: a draft partner's country must not make a
@@ -174,7 +176,11 @@ class ActivityFilterSet(TrackerFilterSet):
         return queryset.filter(_linked(through, related_field, values, project="project_id"))
 
     def filter_partner(self, queryset, name, value):
-        return self._project_through(queryset, Project.partners.through, "partner", value)
+        # A partner's projects include its services' and agencies' (PartnerQuerySet).
+        if not value:
+            return queryset
+        family = _visible_partners(self.request).with_descendants(value)
+        return self._project_through(queryset, Project.partners.through, "partner", family)
 
     def filter_country(self, queryset, name, value):
         if not value:

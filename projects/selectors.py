@@ -103,17 +103,34 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
     cte, cte_params, joins, join_params, columns, conditions, condition_params = "", [], [], [], [], [], []
     for i, dim in enumerate(group_by):
         alias = f"d{i}"
-        if dim in ("partner", "country"):
+        if dim == "partner":
+            # A partner's projects include its services' and agencies' (PartnerQuerySet):
+            # each link counts for the partner and its ancestors, through (partner,
+            # ancestor) pairs sent as a VALUES list (column1, column2 on both databases).
+            pairs = [
+                (pid, ancestor)
+                for pid, line in (partners if partners is not None else Partner.objects.all()).ancestry().items()
+                for ancestor in line
+            ]
+            if not pairs:
+                return []
+            link = qn(Project.partners.through._meta.db_table)
+            values = ", ".join(["(%s, %s)"] * len(pairs))
+            joins.append(
+                f"JOIN {link} {alias}l ON {alias}l.project_id = p.id "
+                f"JOIN (VALUES {values}) {alias}f ON {alias}f.column1 = {alias}l.partner_id "
+                f"JOIN {qn(Partner._meta.db_table)} {alias} ON {alias}.id = {alias}f.column2"
+            )
+            join_params += [n for pair in pairs for n in pair]
+            columns += [f"{alias}.slug", f"{alias}.name"]
+        elif dim == "country":
             link = qn(Project.partners.through._meta.db_table)
             joins.append(
                 f"JOIN {link} {alias}l ON {alias}l.project_id = p.id "
                 f"JOIN {qn(Partner._meta.db_table)} {alias} ON {alias}.id = {alias}l.partner_id"
             )
-            if dim == "partner":
-                columns += [f"{alias}.slug", f"{alias}.name"]
-            else:
-                columns.append(f"{alias}.country")
-                conditions.append(f"{alias}.country <> ''")
+            columns.append(f"{alias}.country")
+            conditions.append(f"{alias}.country <> ''")
             if partners is not None:
                 visible, visible_params = partners.order_by().values("id").query.sql_with_params()
                 conditions.append(f"{alias}.id IN ({visible})")
@@ -142,9 +159,9 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
             conditions.append("p.start_year IS NOT NULL")
         else:
             raise ValueError(dim)
-    # A project is in a partner, field, program, status or year group once; only two
-    # partners of one country can put it in a group twice.
-    counted = "COUNT(DISTINCT p.id)" if "country" in group_by else "COUNT(*)"
+    # A project is in a field, program, status or year group once; two partners of one
+    # country, or a partner and its service, can put it in a group twice.
+    counted = "COUNT(DISTINCT p.id)" if {"country", "partner"} & set(group_by) else "COUNT(*)"
     grouped = ", ".join(columns)
     sql = f"{cte}SELECT {grouped}, {counted} FROM ({inner}) p {' '.join(joins)}"
     if conditions:
@@ -198,6 +215,7 @@ def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> di
     ):
         partners_of[pid].append(partner_id)
     years_display = _Memo(project_years_display)
+    ancestry = (partners if partners is not None else Partner.objects.all()).ancestry()
     cells = defaultdict(list)
     partner_ids, field_ids = set(), set()
     for pid, slug, title, start, end, status in projects.values_list(
@@ -211,9 +229,11 @@ def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> di
             "years": years_display[start, end],
             "status": status,
         }
+        # A partner's row holds its services' and agencies' projects too, each once.
+        row_ids = {a for partner_id in partners_of.get(pid, ()) for a in ancestry.get(partner_id, ())}
         for field_id in fields_of.get(pid, ()):
             field_ids.add(field_id)
-            for partner_id in partners_of.get(pid, ()):
+            for partner_id in row_ids:
                 partner_ids.add(partner_id)
                 cells[(partner_id, field_id)].append(entry)
     field_map = {field.pk: field for field in Field.objects.filter(pk__in=field_ids)}
