@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
 from core.forms import OptimisticLockForm, SpreadsheetImportForm
+from core.models import OneHistoryEntry
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,18 @@ class SafeSearchAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
 
 
 class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
-    """The change history with revert."""
+    """The change history with revert: one entry per save (core.models.OneHistoryEntry:
+    the record's save and its links, saved after it, make one entry)."""
+
+    def save_model(self, request, obj, form, change):
+        request._history_entry = OneHistoryEntry(type(obj)).begin()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        entry = getattr(request, "_history_entry", None)
+        if entry is not None:
+            entry.end(form.instance)
 
 
 class ImportUploadStorage(CacheStorage):

@@ -189,3 +189,36 @@ class LinkIdsOverlap(models.Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} && {rhs}::bigint[]", [*lhs_params, *rhs_params]
+
+
+class OneHistoryEntry:
+    """One save, one history entry. A record saved and then linked (a project's partners
+    and fields, set after its row) gets a history record from the save and one more from
+    each link set that changed (django-simple-history's m2m_changed), the first of them
+    without the links. `begin()` before the save and `end()` after the links fold them into
+    one: the last (the record as it ended, links included), typed as the first (`+` for a
+    creation) and with the first change reason given. Used by the API's writes and the
+    admin's saves."""
+
+    def __init__(self, model):
+        self.history = getattr(model, "history", None)
+        self.after = None
+
+    def begin(self):
+        if self.history is not None:
+            self.after = self.history.model.objects.aggregate(last=models.Max("history_id"))["last"] or 0
+        return self
+
+    def end(self, instance):
+        if self.history is None or self.after is None or instance.pk is None:
+            return
+        records = list(
+            self.history.model.objects.filter(history_id__gt=self.after, id=instance.pk).order_by("history_id")
+        )
+        if len(records) < 2:
+            return
+        keep = records[-1]
+        keep.history_type = records[0].history_type
+        keep.history_change_reason = next((r.history_change_reason for r in records if r.history_change_reason), None)
+        keep.save(update_fields=["history_type", "history_change_reason"])
+        self.history.model.objects.filter(history_id__in=[r.history_id for r in records[:-1]]).delete()

@@ -598,6 +598,18 @@ class Citation(VersionedModel):
         return None
 
 
+def _link_name(link):
+    """A project's link to a partner or a field, as the admin's delete confirmation lists
+    it: "HA/DR for Vietnam – Vietnam", not "Project_partners object (1)"."""
+    related = link.partner if hasattr(link, "partner_id") else link.field
+    return f"{link.project} – {related}"
+
+
+# The link tables are Django's own (auto-created through models): their rows are named here.
+Project.partners.through.__str__ = _link_name
+Project.fields.through.__str__ = _link_name
+
+
 # Every write to the tracker's data bumps the data version that the API's caches are
 # keyed on (core/cache/version.py), whatever path it takes: API, admin, import, bulk
 # action, management command. Connected here, with the models, so every process has it.

@@ -16,7 +16,7 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.relations import MANY_RELATION_KWARGS
 
 from core.api.queryparams import unknown_parameter_message
-from core.models import MAX_YEAR, MIN_YEAR, SLUG_RE
+from core.models import MAX_YEAR, MIN_YEAR, SLUG_RE, OneHistoryEntry
 
 YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
 
@@ -160,9 +160,11 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         }
         instance = self.Meta.model(**validated_data)
         instance._history_user = self._user()
+        entry = OneHistoryEntry(self.Meta.model).begin()
         instance.save()
         for name, values in many.items():
             getattr(instance, name).set(values)
+        entry.end(instance)
         return instance
 
     def update(self, instance, validated_data):
@@ -171,7 +173,10 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         if not _changes(instance, validated_data):
             return instance
         instance._history_user = self._user()
-        return super().update(instance, validated_data)
+        entry = OneHistoryEntry(type(instance)).begin()
+        instance = super().update(instance, validated_data)
+        entry.end(instance)
+        return instance
 
 
 def _changes(instance, validated_data) -> bool:
