@@ -117,6 +117,55 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         if entry is not None:
             entry.end(form.instance)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """The revert form, filled with the record as it was at that version, its links
+        included (django-simple-history fills links as they are now, so a revert would
+        silently keep today's partners and fields), and saying what reverting changes."""
+        record = self.model.history.filter(history_id=version_id, id=object_id).first()
+        current = self.model._default_manager.filter(pk=object_id).first()
+        if record is not None and current is not None:
+            links, changes = self._revert_changes(record, current)
+            request._revert_links = links
+            extra_context = {**(extra_context or {}), "restore_changes": changes}
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        links = getattr(request, "_revert_links", None)
+        if not links:
+            return form_class
+
+        class RevertForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                for name, ids in links.items():
+                    if name in self.fields:
+                        self.initial[name] = ids
+
+        return RevertForm
+
+    def _revert_changes(self, record, current):
+        """The links of that version ({name: ids}) and what reverting changes: each field
+        whose value differs, each link added or removed."""
+        links, changes = {}, []
+        for field in getattr(record, "_history_m2m_fields", []):
+            then = [getattr(row, field.m2m_reverse_field_name() + "_id") for row in getattr(record, field.name).all()]
+            links[field.name] = then
+            now = set(getattr(current, field.name).values_list("pk", flat=True))
+            related = field.related_model._default_manager
+            added = sorted(str(o) for o in related.filter(pk__in=set(then) - now))
+            removed = sorted(str(o) for o in related.filter(pk__in=now - set(then)))
+            if added or removed:
+                changes.append({"field": field.verbose_name, "added": added, "removed": removed})
+        then_instance = record.instance
+        for field in self.model._meta.concrete_fields:
+            if not field.editable or field.primary_key or field.name in {"version", "created", "updated"}:
+                continue
+            then, now = field.value_from_object(then_instance), field.value_from_object(current)
+            if then != now:
+                changes.append({"field": field.verbose_name, "then": then, "now": now})
+        return links, changes
+
 
 class ImportUploadStorage(CacheStorage):
     """An uploaded file, kept in the shared cache between an import's preview and its

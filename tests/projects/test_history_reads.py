@@ -102,3 +102,32 @@ def test_the_delete_confirmation_names_the_links(editor_client, project):
     page = editor_client.get(reverse("admin:projects_project_delete", args=[project.pk])).content.decode()
     assert "object (" not in page
     assert "HA/DR for Vietnam – Vietnam" in page and "HA/DR for Vietnam – HA/DR" in page
+
+
+class TestRevertingRestoresLinks:
+    def test_the_revert_form_holds_the_links_of_that_version_and_says_what_changes(
+        self, editor_client, project, other_partner
+    ):
+        original = project.history.order_by("-history_id").first()
+        page = _opened(editor_client, project)
+        page["title"] = "A mistaken title"
+        page["partners"] = [str(other_partner.pk)]
+        assert _save(editor_client, project, page).status_code == 302
+        url = reverse("admin:projects_project_simple_history", args=[project.pk, original.history_id])
+        response = editor_client.get(url)
+        form = response.context["adminform"].form
+        assert form.initial["partners"] == [Partner.objects.get(slug="vietnam").pk]
+        text = re.sub(r"\s+", " ", response.content.decode())
+        assert "Reverting to this version changes:" in text
+        assert "adds Vietnam" in text and "removes Philippines" in text
+        assert "“A mistaken title” → “HA/DR for Vietnam”" in text.replace("&rarr;", "→")
+
+        data = {}
+        from tests.projects.test_admin_versions import _fields
+
+        _fields(form, data)
+        assert editor_client.post(url, data).status_code == 302
+        project.refresh_from_db()
+        assert project.title == "HA/DR for Vietnam"
+        assert [p.slug for p in project.partners.all()] == ["vietnam"]
+        assert project.history.order_by("-history_id").first().partners.get().partner.slug == "vietnam"
