@@ -9,13 +9,15 @@ import re
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
+from django.db import IntegrityError, connections
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.text import smart_split
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import XLSX
@@ -24,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
 from core.forms import OptimisticLockForm, SpreadsheetImportForm
+from core.history import RestoreError, deleted_records, restore_deleted
 from core.models import OneHistoryEntry
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
@@ -116,6 +119,69 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         entry = getattr(request, "_history_entry", None)
         if entry is not None:
             entry.end(form.instance)
+
+    def _url_name(self, view, *, admin=True):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_{view}"
+        return f"admin:{name}" if admin else name
+
+    def get_urls(self):
+        views = [
+            path(
+                "deleted/", self.admin_site.admin_view(self.deleted_view), name=self._url_name("deleted", admin=False)
+            ),
+            path(
+                "deleted/<int:history_id>/restore/",
+                self.admin_site.admin_view(self.restore_deleted_view),
+                name=self._url_name("restore_deleted", admin=False),
+            ),
+        ]
+        return [*views, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_add_permission(request):
+            extra_context = {**(extra_context or {}), "deleted_url": reverse(self._url_name("deleted"))}
+        return super().changelist_view(request, extra_context)
+
+    def deleted_view(self, request):
+        """The deleted records of this model, newest first, each with what it was and who
+        deleted it, and a button that restores it (core.history.restore_deleted), for
+        staff who may add records of this model."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        records = list(deleted_records(self.model)[:200])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Deleted %(name)s") % {"name": self.opts.verbose_name_plural},
+            "records": [{"record": r, "name": str(r.instance)} for r in records],
+        }
+        return TemplateResponse(request, "admin/deleted_records.html", context)
+
+    def restore_deleted_view(self, request, history_id):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect(self._url_name("deleted"))
+        try:
+            restored = restore_deleted(self.model, history_id, request.user)
+        except RestoreError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect(self._url_name("deleted"))
+        except (ValidationError, IntegrityError) as exc:
+            self.message_user(request, _("It could not be restored: %(problem)s") % {"problem": exc}, messages.ERROR)
+            return redirect(self._url_name("deleted"))
+        others = len(restored) - 1
+        self.message_user(
+            request,
+            ngettext(
+                "Restored “%(name)s”, with %(count)d record deleted with it.",
+                "Restored “%(name)s”, with %(count)d records deleted with it.",
+                others,
+            )
+            % {"name": restored[0], "count": others},
+            messages.SUCCESS,
+        )
+        return redirect(self._url_name("change"), restored[0].pk)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         """The revert form, filled with the record as it was at that version, its links
