@@ -112,6 +112,11 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         request._history_entry = OneHistoryEntry(type(obj)).begin()
+        edited = form.edited() if hasattr(form, "edited") else form.has_changed()
+        if change and not edited and not getattr(request, "_reverting", False):
+            # Nothing of the record's own changed (its inline rows may have): no save, so
+            # no new version and no empty history entry. A revert always saves.
+            return
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -187,6 +192,7 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         """The revert form, filled with the record as it was at that version, its links
         included (django-simple-history fills links as they are now, so a revert would
         silently keep today's partners and fields), and saying what reverting changes."""
+        request._reverting = True
         record = self.model.history.filter(history_id=version_id, id=object_id).first()
         current = self.model._default_manager.filter(pk=object_id).first()
         if record is not None and current is not None:

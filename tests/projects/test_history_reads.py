@@ -131,3 +131,20 @@ class TestRevertingRestoresLinks:
         assert project.title == "HA/DR for Vietnam"
         assert [p.slug for p in project.partners.all()] == ["vietnam"]
         assert project.history.order_by("-history_id").first().partners.get().partner.slug == "vietnam"
+
+
+def test_saving_a_page_that_changed_nothing_writes_no_entry_and_keeps_the_version(editor_client, project):
+    before, version = len(_types(project)), project.version
+    assert _save(editor_client, project, _opened(editor_client, project)).status_code == 302
+    project.refresh_from_db()
+    assert (len(_types(project)), project.version) == (before, version)
+
+
+def test_a_page_whose_inline_row_changed_saves_the_row_only(editor_client, project):
+    before, version = len(_types(project)), project.version
+    page = _opened(editor_client, project)
+    page["activities-0-title"] = "Seminar renamed"
+    assert _save(editor_client, project, page).status_code == 302
+    project.refresh_from_db()
+    assert (len(_types(project)), project.version) == (before, version)
+    assert project.activities.get().title == "Seminar renamed"
