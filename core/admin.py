@@ -26,7 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
 from core.forms import OptimisticLockForm, SpreadsheetImportForm
-from core.history import RestoreError, deleted_records, restore_deleted
+from core.history import RestoreError, deleted_records, history_m2m_fields, linked_ids, restore_deleted
 from core.models import OneHistoryEntry
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
@@ -111,12 +111,12 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
     the record's save and its links, saved after it, make one entry)."""
 
     def save_model(self, request, obj, form, change):
-        request._history_entry = OneHistoryEntry(type(obj)).begin()
         edited = form.edited() if hasattr(form, "edited") else form.has_changed()
         if change and not edited and not getattr(request, "_reverting", False):
             # Nothing of the record's own changed (its inline rows may have): no save, so
             # no new version and no empty history entry. A revert always saves.
             return
+        request._history_entry = OneHistoryEntry(type(obj)).begin()
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -220,8 +220,8 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         """The links of that version ({name: ids}) and what reverting changes: each field
         whose value differs, each link added or removed."""
         links, changes = {}, []
-        for field in getattr(record, "_history_m2m_fields", []):
-            then = [getattr(row, field.m2m_reverse_field_name() + "_id") for row in getattr(record, field.name).all()]
+        for field in history_m2m_fields(self.model):
+            then = linked_ids(record, field)
             links[field.name] = then
             now = set(getattr(current, field.name).values_list("pk", flat=True))
             related = field.related_model._default_manager

@@ -28,25 +28,31 @@ class RestoreError(Exception):
     pass
 
 
+def _latest_entries(history):
+    """The id of each record's latest entry in a history table (a subquery)."""
+    return history.objects.values("id").annotate(last=Max("history_id")).values("last")
+
+
 def deleted_records(model):
     """The latest "-" history entry of each deleted record of `model` that is still
     deleted (no row with its id), newest first."""
     history = model.history.model
     existing = model._base_manager.values("pk")
-    latest = history.objects.values("id").annotate(last=Max("history_id")).values("last")
     return (
-        history.objects.filter(history_id__in=latest, history_type="-")
+        history.objects.filter(history_id__in=_latest_entries(history), history_type="-")
         .exclude(id__in=existing)
         .select_related("history_user")
         .order_by("-history_date")
     )
 
 
-def _m2m_ids(record, field):
+def linked_ids(record, field):
+    """The ids a history entry's many-to-many `field` held (its partners, its fields)."""
     return [getattr(row, field.m2m_reverse_field_name() + "_id") for row in getattr(record, field.name).all()]
 
 
-def _history_m2m_fields(model):
+def history_m2m_fields(model):
+    """The many-to-many fields whose links `model`'s history entries hold."""
     return getattr(model.history.model, "_history_m2m_fields", [])
 
 
@@ -60,8 +66,8 @@ def _restore(model, record, user, restored, when):
     # The "-" entry holds no links (they are gone by then): the entry before it has them.
     linked = model.history.model.objects.filter(id=record.id, history_id__lt=record.history_id)
     linked = linked.exclude(history_type="-").order_by("-history_id").first()
-    for field in _history_m2m_fields(model):
-        getattr(obj, field.name).set(_m2m_ids(linked, field) if linked is not None else [])
+    for field in history_m2m_fields(model):
+        getattr(obj, field.name).set(linked_ids(linked, field) if linked is not None else [])
     entry.end(obj)
     _restore_links_to(model, obj)
     _restore_children(model, obj, user, restored, when)
@@ -72,21 +78,20 @@ def _restore_links_to(model, obj):
     """The links other records had to `obj` (a project's link to a deleted partner went
     with it): from each linking record's latest history entry."""
     for other in _models_linking_to(model):
-        for field in _history_m2m_fields(other):
+        for field in history_m2m_fields(other):
             if field.related_model is not model:
                 continue
             history = other.history.model
-            latest = history.objects.values("id").annotate(last=Max("history_id")).values("last")
             m2m_history = getattr(history, field.name).model  # as manage.py seed reads it
             owners = m2m_history.objects.filter(
-                history__history_id__in=latest, **{f"{field.m2m_reverse_field_name()}_id": obj.pk}
+                history__history_id__in=_latest_entries(history), **{f"{field.m2m_reverse_field_name()}_id": obj.pk}
             ).values_list(f"{field.m2m_field_name()}_id", flat=True)
             for owner in other._base_manager.filter(pk__in=list(owners)):
                 getattr(owner, field.name).add(obj)
 
 
 def _models_linking_to(model):
-    return [m for m in _tracked_models() if any(f.related_model is model for f in _history_m2m_fields(m))]
+    return [m for m in _tracked_models() if any(f.related_model is model for f in history_m2m_fields(m))]
 
 
 def _tracked_models():

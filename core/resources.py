@@ -20,6 +20,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 
 from core.cache.version import data_changed
 from core.db import take_ids, update_rows
+from core.history import history_m2m_fields
 from core.models import changed_by_and_when
 from core.spreadsheet import BOM, neutralise, restore
 
@@ -536,7 +537,7 @@ class VersionCheckedResource(resources.ModelResource):
         return queryset
 
     def _history_m2m_fields(self):
-        return list(getattr(self._meta.model.history.model, "_history_m2m_fields", []))
+        return list(history_m2m_fields(self._meta.model))
 
     def _stored_links(self):
         """For each many-to-many field: the stored records' link rows, by target, and the

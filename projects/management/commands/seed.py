@@ -18,6 +18,7 @@ from django.db import DatabaseError, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from core.history import history_m2m_fields
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
 from projects.search import project_refresh_search
@@ -118,7 +119,7 @@ class Command(BaseCommand):
             if not missing:
                 continue
             history.bulk_history_create(missing, default_change_reason=HISTORY_REASON, default_date=when)
-            m2m_fields = getattr(history.model, "_history_m2m_fields", [])
+            m2m_fields = history_m2m_fields(model)
             if m2m_fields:
                 rows = history.filter(history_date=when, id__in=[obj.pk for obj in missing])
                 self._record_m2m_history(m2m_fields, rows, history.model)
