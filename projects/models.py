@@ -118,16 +118,24 @@ class Source(VersionedModel):
         return self.title
 
     def save(self, *args, **kwargs):
+        renamed = self._filename_changed()
         super().save(*args, **kwargs)
-        self.citations.all().recheck()
+        if renamed:  # a text changed in place is verify_citations' to find
+            self.citations.all().recheck()
 
     def natural_key(self):
         return (self.slug,)
 
+    def _filename_changed(self) -> bool:
+        if self.pk is None:
+            return False  # a new source has no citations yet
+        stored = type(self)._base_manager.filter(pk=self.pk).values_list("filename", flat=True).first()
+        return stored != self.filename
+
     def clean(self):
         """A text copy named here must hold every citation of this source already saved."""
         super().clean()
-        if self.pk is None or not self.filename or citation_check.source_path(self.filename) is None:
+        if not self.filename or citation_check.source_path(self.filename) is None or not self._filename_changed():
             return
         failing = []
         for citation in self.citations.all():
@@ -575,9 +583,16 @@ class Citation(VersionedModel):
         return f"{self.source.title}, {self.section}"
 
     def save(self, *args, **kwargs):
-        # Every save checks again, including those that did not run clean() (which then
-        # leave a citation that does not match its source not verified).
-        self.verified = self.source_id is not None and citation_check.verified(self.source, self.section, self.excerpt)
+        # Every save checks, including those that did not run clean() (which then leave a
+        # citation that does not match its source not verified); after clean() on the
+        # same values, its outcome stands.
+        checked = getattr(self, "_checked", None)
+        if checked is not None and checked[0] == self._check_key():
+            self.verified = checked[1]
+        else:
+            self.verified = self.source_id is not None and citation_check.verified(
+                self.source, self.section, self.excerpt
+            )
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "verified" not in update_fields:
             kwargs["update_fields"] = [*update_fields, "verified"]
@@ -589,6 +604,11 @@ class Citation(VersionedModel):
         super().clean()
         if self.source_id is not None and self.excerpt:
             self.verified = citation_check.check_citation(self.source, self.section, self.excerpt)
+            self._checked = (self._check_key(), self.verified)
+
+    def _check_key(self):
+        source = self.source if self.source_id is not None else None
+        return (self.source_id, getattr(source, "filename", None), self.section, self.excerpt)
 
     @property
     def target(self):
