@@ -35,6 +35,12 @@ def _visible_projects(request):
     return Project.objects.for_user(getattr(request, "user", None))
 
 
+def _partner_family(request, partners):
+    """The ids of `partners` and of their services and agencies the user may see: a
+    partner's projects include theirs (PartnerQuerySet)."""
+    return _visible_partners(request).with_descendants(partners)
+
+
 def _linked(through, related_field, values, project="pk", **conditions):
     """Rows linked through a project's many-to-many table (`through`) to any of `values`
     (related rows) that also meet `conditions`: an EXISTS, so a project linked to several
@@ -81,10 +87,9 @@ class ProjectFilterSet(TrackerFilterSet):
     # over the link tables. The same rows either way (the filterset tests run on both).
 
     def filter_partner(self, queryset, name, value):
-        # A partner's projects include its services' and agencies' (PartnerQuerySet).
         if not value:
             return queryset
-        family = _visible_partners(self.request).with_descendants(value)
+        family = _partner_family(self.request, value)
         if uses_facets(queryset):
             return queryset.filter(partner_ids__overlap=family)
         return queryset.filter(_linked(Project.partners.through, "partner", family))
@@ -176,11 +181,11 @@ class ActivityFilterSet(TrackerFilterSet):
         return queryset.filter(_linked(through, related_field, values, project="project_id"))
 
     def filter_partner(self, queryset, name, value):
-        # A partner's projects include its services' and agencies' (PartnerQuerySet).
         if not value:
             return queryset
-        family = _visible_partners(self.request).with_descendants(value)
-        return self._project_through(queryset, Project.partners.through, "partner", family)
+        return self._project_through(
+            queryset, Project.partners.through, "partner", _partner_family(self.request, value)
+        )
 
     def filter_country(self, queryset, name, value):
         if not value:

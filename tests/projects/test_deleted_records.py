@@ -27,9 +27,9 @@ def _delete(client, obj):
     assert not type(obj).objects.filter(pk=obj.pk).exists()
 
 
-def test_a_deleted_project_comes_back_with_its_links_activities_and_citations(editor_client, editor, project):
-    activity = project.activities.get()
-    snapshot = {
+def _state(project, activity):
+    """What restoring must bring back of a project: its row, links, activities and citations."""
+    return {
         "title": project.title,
         "partners": sorted(project.partners.values_list("slug", flat=True)),
         "fields": sorted(project.fields.values_list("slug", flat=True)),
@@ -37,6 +37,11 @@ def test_a_deleted_project_comes_back_with_its_links_activities_and_citations(ed
         "citations": sorted(Citation.objects.filter(project=project).values_list("id", "excerpt")),
         "activity_citations": sorted(Citation.objects.filter(activity=activity).values_list("id", "excerpt")),
     }
+
+
+def test_a_deleted_project_comes_back_with_its_links_activities_and_citations(editor_client, editor, project):
+    activity = project.activities.get()
+    snapshot = _state(project, activity)
     _delete(editor_client, project)
     assert not Activity.objects.filter(pk=activity.pk).exists()
 
@@ -49,14 +54,7 @@ def test_a_deleted_project_comes_back_with_its_links_activities_and_citations(ed
     response = _restore(editor_client, Project, records[0])
     assert response.status_code == 302
     restored = Project.objects.get(pk=project.pk)
-    assert {
-        "title": restored.title,
-        "partners": sorted(restored.partners.values_list("slug", flat=True)),
-        "fields": sorted(restored.fields.values_list("slug", flat=True)),
-        "activities": list(restored.activities.values_list("id", "title", "year")),
-        "citations": sorted(Citation.objects.filter(project=restored).values_list("id", "excerpt")),
-        "activity_citations": sorted(Citation.objects.filter(activity=activity).values_list("id", "excerpt")),
-    } == snapshot
+    assert _state(restored, activity) == snapshot
     latest = restored.history.order_by("-history_id").first()
     assert latest.history_type == "+" and latest.history_user == editor
     assert _deleted_page(editor_client, Project).context["records"] == []
