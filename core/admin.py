@@ -9,7 +9,7 @@ import re
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connections
+from django.db import IntegrityError, connections, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -26,7 +26,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
 from core.forms import OptimisticLockForm, SpreadsheetImportForm
-from core.history import RestoreError, deleted_records, history_m2m_fields, linked_ids, restore_deleted
+from core.history import (
+    RestoreError,
+    children_as_of,
+    deleted_records,
+    describe_children,
+    has_children,
+    history_m2m_fields,
+    linked_ids,
+    restore_deleted,
+    revert_children,
+)
 from core.models import OneHistoryEntry
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
@@ -195,11 +205,46 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         request._reverting = True
         record = self.model.history.filter(history_id=version_id, id=object_id).first()
         current = self.model._default_manager.filter(pk=object_id).first()
-        if record is not None and current is not None:
+        if record is None or current is None:
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        try:
+            return self._revert_form(request, record, current, object_id, version_id, extra_context)
+        except (ValidationError, IntegrityError) as exc:
+            # A row of then that the database or the model refuses now: nothing written.
+            problem = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(
+                request, _("It could not be reverted: %(problem)s") % {"problem": problem}, messages.ERROR
+            )
+            return redirect(self._url_name("history"), object_id)
+
+    def _revert_form(self, request, record, current, object_id, version_id, extra_context):
+        with transaction.atomic():
             links, changes = self._revert_changes(record, current)
+            # The child rows as they were at that version (core.history.children_as_of):
+            # shown on the form, and carried out with the revert (log_change, below).
+            when = record.history_date
+            request._revert_children = (when, children_as_of(self.model, current.pk, when))
             request._revert_links = links
-            extra_context = {**(extra_context or {}), "restore_changes": changes}
-        return super().history_form_view(request, object_id, version_id, extra_context)
+            extra_context = {
+                **(extra_context or {}),
+                "restore_changes": changes,
+                "restore_children": describe_children(request._revert_children[1]),
+                "reverts_children": has_children(self.model),
+            }
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def log_change(self, request, obj, message):
+        # django-simple-history's revert saves the record and its links, then logs the
+        # change (it does not call save_related): the child rows follow here, then the
+        # record's entries fold into one, dated after them.
+        reverting = getattr(request, "_revert_children", None)
+        if reverting is not None and request.method == "POST":
+            when, plan = reverting
+            revert_children(self.model, obj.pk, when, request.user, plan)
+            entry = getattr(request, "_history_entry", None)
+            if entry is not None:
+                entry.end(obj)
+        return super().log_change(request, obj, message)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change, **kwargs)

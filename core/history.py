@@ -6,6 +6,11 @@ id, as it was when it was deleted: its links (a project's partners and fields), 
 other records had to it (the projects a partner or field was linked to, from each
 project's latest history), and the records the deletion took with it (a project's
 activities and their citations, a partner's citations), deleted in the same cascade.
+
+`children_as_of()` and `revert_children()` do the same for a record reverted to one of
+its versions: its child rows (a project's activities and citations, and their citations)
+are brought back to what they were at that version's date: rows added since are removed,
+rows deleted since come back, rows changed since take their values of then.
 """
 
 from datetime import timedelta
@@ -22,6 +27,11 @@ from core.models import OneHistoryEntry
 CASCADE_WINDOW = timedelta(seconds=60)
 
 RESTORED_REASON = "Restored from the deleted records"
+REVERTED_REASON = "Reverted with its parent to its version of %s"
+
+# What a child row's revert leaves as it is: the row's identity, and what every save
+# moves on by itself.
+_NOT_REVERTED = {"version", "created", "updated"}
 
 
 class RestoreError(Exception):
@@ -134,3 +144,100 @@ def restore_deleted(model, history_id, user):
         restored = []
         _restore(model, record, user, restored, record.history_date)
         return restored
+
+
+def _cascade_children(model):
+    """The (child model, foreign key attname) of each tracked record deleted with one of
+    `model`'s (a project's activities and citations)."""
+    for relation in model._meta.related_objects:
+        child = relation.related_model
+        if relation.many_to_many or relation.on_delete is not models.CASCADE or not hasattr(child, "history"):
+            continue
+        yield child, relation.field.attname
+
+
+def has_children(model):
+    """Whether a revert of `model`'s records reverts child rows too."""
+    return any(True for _ in _cascade_children(model))
+
+
+def _compared_fields(model):
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in _NOT_REVERTED]
+
+
+def children_as_of(model, pk, when):
+    """What reverting record `pk` of `model` to its state at `when` does to its child rows,
+    all the way down: a list of (action, child model, row now or None, history entry or
+    None), action one of "remove" (added since), "restore" (deleted since) and "revert"
+    (changed since), parents before their children."""
+    plan = []
+    for child, attname in _cascade_children(model):
+        history = child.history.model
+        ever = history.objects.filter(**{attname: pk}, history_date__lte=when).values("id")
+        latest = history.objects.filter(id__in=ever, history_date__lte=when)
+        latest = latest.values("id").annotate(last=Max("history_id"))
+        then = {
+            entry.id: entry
+            for entry in history.objects.filter(history_id__in=latest.values("last"))
+            if entry.history_type != "-" and getattr(entry, attname) == pk
+        }
+        now = {row.pk: row for row in child._base_manager.filter(**{attname: pk})}
+        elsewhere = {row.pk: row for row in child._base_manager.filter(pk__in=set(then) - set(now))}
+        for row_id, row in sorted(now.items()):
+            if row_id not in then:
+                plan.append(("remove", child, row, None))
+        for row_id, entry in sorted(then.items()):
+            row = now.get(row_id) or elsewhere.get(row_id)
+            if row is None:
+                plan.append(("restore", child, None, entry))
+            elif any(f.value_from_object(row) != getattr(entry, f.attname) for f in _compared_fields(child)):
+                plan.append(("revert", child, row, entry))
+            plan.extend(children_as_of(child, row_id, when))
+    return plan
+
+
+def describe_children(plan):
+    """The plan of `children_as_of()` in words, per child model: [{"model", "removed",
+    "restored", "reverted"}], each a list of names ("reverted" with the fields that
+    change)."""
+    described = {}
+    for action, child, row, entry in plan:
+        item = described.setdefault(
+            child,
+            {"model": child._meta.verbose_name_plural, "removed": [], "restored": [], "reverted": []},
+        )
+        if action == "remove":
+            item["removed"].append(str(row))
+        elif action == "restore":
+            item["restored"].append(str(entry.instance))
+        else:
+            changed = [
+                str(f.verbose_name)
+                for f in _compared_fields(child)
+                if f.value_from_object(row) != getattr(entry, f.attname)
+            ]
+            item["reverted"].append(f"{entry.instance} ({', '.join(changed)})")
+    return list(described.values())
+
+
+def revert_children(model, pk, when, user, plan=None):
+    """Carry out `children_as_of(model, pk, when)` (or the `plan` given): in the caller's
+    transaction, each row checked as any save is (ValidationError) and saved with its own
+    history entry, its reason naming the date."""
+    plan = children_as_of(model, pk, when) if plan is None else plan
+    reason = REVERTED_REASON % when.strftime("%Y-%m-%d %H:%M:%S")
+    for action, _child, row, _entry in plan:
+        if action == "remove":
+            row._history_user, row._change_reason = user, reason
+            row.delete()
+    for action, _child, _row, entry in plan:
+        if action == "remove":
+            continue
+        obj = entry.instance
+        obj._history_user, obj._change_reason = user, reason
+        # The checks every other save of the row passes (a slug taken since, a year
+        # refused now): a ValidationError naming the field, and nothing written.
+        obj._state.adding = action == "restore"
+        obj.full_clean()
+        obj.save(force_insert=action == "restore")
+    return plan

@@ -8,7 +8,7 @@ import re
 from django.contrib.auth import get_permission_codename
 from django.db import models
 from django.db.models import Q
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db import LinkIdArrays
@@ -198,7 +198,7 @@ class OneHistoryEntry:
     without the links. `begin()` before the save and `end()` after the links fold them into
     one: the last (the record as it ended, links included), typed as the first (`+` for a
     creation) and with the first change reason given. Used by the API's writes and the
-    admin's saves."""
+    admin's saves. The entry is dated when the save ended (`end()`)."""
 
     def __init__(self, model):
         self.history = getattr(model, "history", None)
@@ -215,10 +215,13 @@ class OneHistoryEntry:
         records = list(
             self.history.model.objects.filter(history_id__gt=self.after, id=instance.pk).order_by("history_id")
         )
-        if len(records) < 2:
+        if not records:
             return
         keep = records[-1]
         keep.history_type = records[0].history_type
         keep.history_change_reason = next((r.history_change_reason for r in records if r.history_change_reason), None)
-        keep.save(update_fields=["history_type", "history_change_reason"])
+        # Dated when the save ended, after the rows saved with it (a project page's inline
+        # activities): a revert to this version brings those back as they were saved.
+        keep.history_date = timezone.now()
+        keep.save(update_fields=["history_type", "history_change_reason", "history_date"])
         self.history.model.objects.filter(history_id__in=[r.history_id for r in records[:-1]]).delete()
