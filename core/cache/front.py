@@ -15,7 +15,7 @@ process's copy: the next request connects again, and checks the version it gets 
 the database's (core.cache.version.VersionFloor), since a Redis that restarted from an
 old snapshot brings back an old version with the entries made under it.
 
-A hit costs that read and two dictionary lookups (the URL's header list, the entry); a
+A hit costs that read and two dictionary lookups (the request's key, the entry); a
 local miss fetches what it lacks from Redis (a round trip each); a miss there goes to
 Django, with the version passed along. Where the cache is not a single Redis server
 (local memory, several servers), or API_FRONT_CACHE_BYTES is 0, the front asks the cache
@@ -163,10 +163,12 @@ class VersionWatch:
         self.version = stored if self.floor is None else self.floor.checked(stored)
         return self.version
 
-    def get_entry(self, key, limit):
+    def get_entry(self, key, limit, version=None):
         """The entry under a cache key, from this process's copy, else from Redis (and then
-        kept, up to `limit` bytes of bodies): (the current version, the entry or None)."""
-        version = self.current_version()
+        kept, up to `limit` bytes of bodies): (the current version, the entry or None).
+        `version`: the current version, read by the caller for this request."""
+        if version is None:
+            version = self.current_version()
         entry = self.entries.get(key)
         if entry is not None:
             self.entries.move_to_end(key)
@@ -209,7 +211,7 @@ class VersionWatch:
             if len(self.keys) >= self.KEYS_LIMIT:
                 self.keys.clear()
             self.keys[signature] = key
-        return self.get_entry(key, limit)
+        return self.get_entry(key, limit, version)
 
 
 # What a request's cache key and Django's view of it (its host, scheme and language) can
@@ -293,7 +295,7 @@ class ResponseCacheFront:
     @staticmethod
     def _replay(environ, entry, start_response):
         headers, body = entry
-        if apicache.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), dict(headers).get("ETag")):
+        if apicache.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), apicache.header(headers, "ETag")):
             start_response("304 Not Modified", apicache.not_modified_headers(headers))
             return []
         start_response("200 OK", list(headers))

@@ -259,8 +259,8 @@ def streamed_etag(request, *, weak=False) -> str:
 
 # Not django.utils.cache.get_conditional_response: it answers a GET whose If-Match does
 # not match with a 412 (the API ignores If-Match on reads), compares If-Match strongly
-# (the API has always taken W/ tags for writes too), and keeps only seven headers on a
-# 304 (the API's 304 keeps every header but the body's type and length).
+# (the API has always taken W/ tags for writes too). Its 304s keep the headers Django's
+# keep (NOT_MODIFIED_HEADERS).
 def etag_matches(header, etag, *, strong=False) -> bool:
     """Whether an If-None-Match or If-Match header names this ETag (or is `*`). Weak
     comparison (a `W/` tag matches its strong twin) for If-None-Match; `strong` for
@@ -277,8 +277,23 @@ def etag_matches(header, etag, *, strong=False) -> bool:
     return etag in {c.removeprefix("W/") for c in candidates}
 
 
+# What a 304 carries of the 200 it stands for: the headers RFC 9110 (15.4.5) says a 304
+# must repeat, and nothing else ("SHOULD NOT generate representation metadata other
+# than the above"); the same list as django.utils.cache's 304s. The client's stored 200
+# keeps its other headers (its type, language, security policy).
+NOT_MODIFIED_HEADERS = frozenset({"cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary"})
+
+
 def not_modified_headers(headers):
-    return [(name, value) for name, value in headers if name.lower() not in {"content-type", "content-length"}]
+    return [(name, value) for name, value in headers if name.lower() in NOT_MODIFIED_HEADERS]
+
+
+def header(headers, name):
+    """The value of header `name` (as spelled) in a list of (name, value) pairs, or None."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
 
 
 class APIResponseCacheMiddleware:
@@ -357,7 +372,7 @@ class APIResponseCacheMiddleware:
 
     def _replay(self, request, entry):
         headers, body = entry
-        if etag_matches(request.headers.get("If-None-Match"), dict(headers).get("ETag")):
+        if etag_matches(request.headers.get("If-None-Match"), header(headers, "ETag")):
             return _not_modified(headers)
         response = HttpResponse(body)
         for name, value in headers:

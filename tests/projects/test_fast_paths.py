@@ -577,7 +577,12 @@ class TestTheWSGIFront:
         etag = _wsgi_get(application, "/api/v1/projects/", HTTP_IF_NONE_MATCH='"stale"')[1]["ETag"]
         status, headers, body = _wsgi_get(application, "/api/v1/projects/", HTTP_IF_NONE_MATCH=etag)
         assert (status, body, headers["ETag"], len(calls)) == ("304 Not Modified", b"", etag, 1)
-        assert "Content-Type" not in headers
+        # What RFC 9110 (15.4.5) says a 304 repeats, as Django's 304s: nothing of the body.
+        assert set(headers) == {"ETag", "Vary", "Cache-Control"}
+        assert headers["Vary"] == "Accept, Accept-Language, Cookie, Authorization"
+        # The same answer from Django, for a request the front leaves to it.
+        direct = _wsgi_get(application.application, "/api/v1/projects/", HTTP_IF_NONE_MATCH=etag)
+        assert direct[0] == "304 Not Modified" and direct[1] == headers
 
     def test_a_write_is_seen_by_the_next_request(self, front, world):
         application, calls = front
