@@ -281,7 +281,9 @@ def etag_matches(header, etag, *, strong=False) -> bool:
 # must repeat, and nothing else ("SHOULD NOT generate representation metadata other
 # than the above"); the same list as django.utils.cache's 304s. The client's stored 200
 # keeps its other headers (its type, language, security policy).
-NOT_MODIFIED_HEADERS = frozenset({"cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary"})
+NOT_MODIFIED_HEADERS = frozenset(
+    {"cache-control", "content-location", "date", "etag", "expires", "last-modified", "vary"}
+)
 
 
 def not_modified_headers(headers):
