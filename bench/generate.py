@@ -56,6 +56,7 @@ WORDS = [
 LAST_YEAR = 2025
 TABLES = [
     "projects_citation",
+    "projects_statusreport",
     "projects_activity",
     "projects_project_partners",
     "projects_project_fields",
@@ -118,7 +119,8 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
               [(i, f"Program {i:02d}", f"プログラム{i}", f"program-{i:02d}", first_year, "", 1)
                for i in range(1, programs + 1)])  # fmt: skip
 
-        project_rows, links_p, links_f, spans = [], [], [], []
+        project_rows, links_p, links_f, spans, report_rows = [], [], [], [], []
+        reports_rng = random.Random(seed + 1)
         for i in range(1, projects + 1):
             start = rng.randint(first_year, LAST_YEAR)
             end = None if rng.random() < 0.15 else min(LAST_YEAR, start + rng.randint(0, 5))
@@ -128,19 +130,35 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
             title = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} project {i}"
             description = " ".join(rng.choice(WORDS) for _ in range(12))
             doc = " ".join([title, description] + [f"Partner {p:04d}" for p in pids] + [f"Field {f:02d}" for f in fids])
+            status = rng.choice(STATUSES)
+            # A status report for nine projects in ten (a second generator, so the rest
+            # of the data is what it always was), as of a year of the span, perhaps a month.
+            as_of = (None, None, None)
+            if reports_rng.random() < 0.9:
+                as_of = (
+                    reports_rng.randint(start, spans[-1][1]),
+                    reports_rng.choice((None, reports_rng.randint(1, 12))),
+                    None,
+                )
+                report_rows.append((len(report_rows) + 1, i, status, f"{as_of[0]}-{status}", *as_of, "", now, now, 1))
+            else:
+                status = "not_reported"
             project_rows.append(
                 (i, title, f"project-{i:06d}", rng.randint(1, programs), start,
-                 end if end is not None else None, rng.choice(STATUSES),
+                 end if end is not None else None, status, *as_of,
                  rng.choice(("", "", "US", "AU", "GB", "AU,US")), description,
                  "t" if rng.random() < 0.9 else "f", now, now, 1, doc, _array(pids), _array(fids))
             )  # fmt: skip
             links_p.extend((i, p) for p in pids)
             links_f.extend((i, f) for f in fids)
         _copy(cur, "projects_project",
-              ["id", "title", "slug", "program_id", "start_year", "end_year", "status", "cooperating_countries",
-               "description", "published", "created", "updated", "version", "search_document",
-               "partner_ids", "field_ids"],
+              ["id", "title", "slug", "program_id", "start_year", "end_year", "status", "status_year",
+               "status_month", "status_day", "cooperating_countries", "description", "published", "created",
+               "updated", "version", "search_document", "partner_ids", "field_ids"],
               project_rows)  # fmt: skip
+        _copy(cur, "projects_statusreport",
+              ["id", "project_id", "status", "slug", "year", "month", "day", "note", "created", "updated",
+               "version"], report_rows)  # fmt: skip
         _copy(cur, "projects_project_partners", ["project_id", "partner_id"], links_p)
         _copy(cur, "projects_project_fields", ["project_id", "field_id"], links_f)
 
@@ -159,7 +177,8 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
                "location_country", "description", "created", "updated", "version"], activity_rows())  # fmt: skip
 
         for table in ["partners_partner", "projects_field", "projects_program", "projects_project",
-                      "projects_activity", "projects_project_partners", "projects_project_fields"]:  # fmt: skip
+                      "projects_activity", "projects_statusreport", "projects_project_partners",
+                      "projects_project_fields"]:  # fmt: skip
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
             )

@@ -104,6 +104,14 @@ def _date(year, month, day):
     return f"{day} {calendar.month_name[month]} {year}"
 
 
+def _iso_date(year, month, day):
+    if month is None:
+        return f"{year:04d}"
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
 def _iso(value):
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
@@ -136,8 +144,9 @@ def projects(environ):
     )
     ids = [r[0] for r in cur.fetchall()]
     cur.execute(
-        "SELECT p.id, p.slug, p.title, pr.slug, pr.name, p.start_year, p.end_year, p.status, "
-        "p.cooperating_countries, p.description, p.published, p.version, p.created, p.updated "
+        "SELECT p.id, p.slug, p.title, pr.slug, pr.name, p.start_year, p.end_year, p.status, p.status_year, "
+        "p.status_month, p.status_day, p.cooperating_countries, p.description, p.published, p.version, p.created, "
+        "p.updated "
         "FROM projects_project p JOIN projects_program pr ON pr.id = p.program_id WHERE p.id = ANY(%s)",
         [ids],
     )
@@ -180,9 +189,33 @@ def projects(environ):
             {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
              "verified": bool(verified)}
         )  # fmt: skip
+    reports, report_citations = {}, {}
+    cur.execute(
+        "SELECT project_id, id, slug, status, year, month, day FROM projects_statusreport "
+        "WHERE project_id = ANY(%s) ORDER BY project_id, year, month NULLS FIRST, day NULLS FIRST, id",
+        [ids],
+    )
+    report_rows = cur.fetchall()
+    cur.execute(
+        "SELECT c.status_report_id, s.slug, s.title, s.year, c.section, c.excerpt, c.verified "
+        "FROM projects_citation c JOIN projects_source s ON s.id = c.source_id "
+        "WHERE c.status_report_id = ANY(%s) ORDER BY s.year, s.title, c.id",
+        [[r[1] for r in report_rows]],
+    )
+    for rid, slug, title, year, section, excerpt, verified in cur:
+        report_citations.setdefault(rid, []).append(
+            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
+             "verified": bool(verified)}
+        )  # fmt: skip
+    for pid, rid, slug, status, year, month, day in report_rows:
+        reports.setdefault(pid, []).append(
+            {"slug": slug, "status": status, "status_display": names["status"][status],
+             "as_of": _iso_date(year, month, day), "as_of_display": _date(year, month, day),
+             "citations": report_citations.get(rid, [])}
+        )  # fmt: skip
     results = []
-    for pid, slug, title, program_slug, program_name, start, end, status, coop, description, published, version, \
-            created, updated in rows:  # fmt: skip
+    for pid, slug, title, program_slug, program_name, start, end, status, status_year, status_month, status_day, \
+            coop, description, published, version, created, updated in rows:  # fmt: skip
         codes = [c for c in coop.split(",") if c]
         results.append(
             {
@@ -198,6 +231,8 @@ def projects(environ):
                 "years": _years(start, end),
                 "status": status,
                 "status_display": names["status"][status],
+                "status_as_of": _iso_date(status_year, status_month, status_day) if status_year else None,
+                "status_reports": reports.get(pid, []),
                 "cooperating_countries": [{"code": c, "name": names["countries"][c]} for c in codes],
                 "description": description,
                 "published": published,

@@ -14,3 +14,15 @@ def activity_date_display(year, month, day) -> str:
     if day is None:
         return f"{MONTH_NAMES[month]} {year}"
     return f"{day} {MONTH_NAMES[month]} {year}"
+
+
+def iso_date(year, month=None, day=None) -> str:
+    """A date to the precision it is known, in ISO 8601's reduced forms: "2014",
+    "2014-06", "2014-06-12" (a year stays a year)."""
+    if year is None:
+        return ""
+    if month is None:
+        return f"{year:04d}"
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    return f"{year:04d}-{month:02d}-{day:02d}"

@@ -2,6 +2,7 @@
 bases (timestamps, a version every save moves forward, reference data named by slug), the
 visibility rules of published records, and a field for ids the database keeps on a row."""
 
+import calendar
 import json
 import re
 
@@ -11,6 +12,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import activity_date_display, iso_date
 from core.db import LinkIdArrays
 
 # The sane range for every year the tracker holds: the programs it records began in the
@@ -112,6 +114,86 @@ def year_in_range(field, message, *, nullable=True):
         name=f"%(app_label)s_%(class)s_{field}_in_range",
         violation_error_message=message % {"min": MIN_YEAR, "max": MAX_YEAR},
     )
+
+
+class PartialDateModel(models.Model):
+    """A date to the precision the source gives: a year, a month or a day, held as year,
+    month and day with month and day empty where the source does not state them, so a
+    year stays a year (an activity's date, a status report's as-of date). A concrete
+    model's Meta lists `partial_date_constraints()` and calls `date_errors()` in clean()."""
+
+    class Precision(models.TextChoices):
+        YEAR = "year", _("Year")
+        MONTH = "month", _("Month")
+        DAY = "day", _("Day")
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), null=True, blank=True)
+    day = models.PositiveSmallIntegerField(_("day"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def precision(self) -> str:
+        if self.day is not None:
+            return self.Precision.DAY
+        if self.month is not None:
+            return self.Precision.MONTH
+        return self.Precision.YEAR
+
+    @property
+    def date_display(self) -> str:
+        return activity_date_display(self.year, self.month, self.day)
+
+    @property
+    def date_iso(self) -> str:
+        """ISO 8601 to the date's precision: "2015", "2015-06" or "2015-06-01"."""
+        return iso_date(self.year, self.month, self.day)
+
+    def date_errors(self) -> dict:
+        """What is wrong with the date, by field (a day without a month, a day the month
+        does not have)."""
+        errors = {}
+        if self.day is not None and self.month is None:
+            errors["day"] = _("A day needs a month: give the month too, or leave the day empty.")
+        elif (
+            self.day is not None
+            and self.year is not None
+            and 1 <= self.month <= 12
+            and not 1 <= self.day <= calendar.monthrange(self.year, self.month)[1]
+        ):
+            errors["day"] = _("%(year)s-%(month)02d has no day %(day)s.") % {
+                "year": self.year,
+                "month": self.month,
+                "day": self.day,
+            }
+        return errors
+
+
+def partial_date_constraints():
+    """The database's checks of a PartialDateModel's year, month and day."""
+    return [
+        year_in_range("year", _("Year must be between %(min)s and %(max)s."), nullable=False),
+        models.CheckConstraint(
+            condition=Q(month__isnull=True) | Q(month__gte=1, month__lte=12),
+            name="%(app_label)s_%(class)s_month_in_range",
+            violation_error_message=_("Month must be between 1 and 12."),
+        ),
+        models.CheckConstraint(
+            condition=Q(day__isnull=True)
+            | (
+                Q(month__isnull=False, day__gte=1)
+                & (
+                    Q(month__in=[1, 3, 5, 7, 8, 10, 12], day__lte=31)
+                    | Q(month__in=[4, 6, 9, 11], day__lte=30)
+                    | Q(month=2, day__lte=29)
+                )
+            ),
+            name="%(app_label)s_%(class)s_day_valid_for_month",
+            violation_error_message=_("Day must be a day of the given month (and needs a month)."),
+        ),
+    ]
 
 
 def changed_by_and_when(record) -> tuple[str, str]:

@@ -47,15 +47,3 @@ def names_cell(names) -> str:
     codes column beside it, joined with "; ". A ";" inside a name is written "\\;" (and a
     backslash "\\\\"), so splitting on the unescaped "; " gives one name per code."""
     return "; ".join(str(n).replace("\\", "\\\\").replace(";", "\\;") for n in names)
-
-
-def iso_date(year, month=None, day=None) -> str:
-    """A date to the precision it is known, in ISO 8601's reduced forms: "2014",
-    "2014-06", "2014-06-12" (a year stays a year)."""
-    if year is None:
-        return ""
-    if month is None:
-        return f"{year:04d}"
-    if day is None:
-        return f"{year:04d}-{month:02d}"
-    return f"{year:04d}-{month:02d}-{day:02d}"

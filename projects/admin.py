@@ -4,14 +4,15 @@ import logging
 
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import CheckedAutocompleteMixin, HistoryAdmin, SpreadsheetAdmin, citations_inline
 from core.forms import OptimisticLockForm
 from projects import services
-from projects.forms import ActivityForm
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.forms import ActivityForm, StatusReportForm
+from projects.models import Activity, Citation, Field, Program, Project, Source, StatusReport
 from projects.resources import ProjectResource
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,35 @@ class ActivityInline(CheckedAutocompleteMixin, admin.TabularInline):
     extra = 0
     fields = ["title", "kind", "year", "month", "day", "location", "location_country", "loaded_version"]
     show_change_link = True
+
+
+class StatusReportInline(CheckedAutocompleteMixin, admin.TabularInline):
+    model = StatusReport
+    form = StatusReportForm
+    extra = 0
+    fields = ["status", "year", "month", "day", "note", "loaded_version"]
+    show_change_link = True
+
+
+class StatusMayBeOutOfDateFilter(admin.SimpleListFilter):
+    """Projects whose latest report says they are ongoing (or planned) although their end
+    (or start) year has passed: a report to look for."""
+
+    title = _("status may be out of date")
+    parameter_name = "status_out_of_date"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(status_may_be_out_of_date(timezone.localdate().year))
+
+
+def status_may_be_out_of_date(year):
+    """The condition: ongoing past its end year, or planned past its start year."""
+    return Q(status=Project.Status.ONGOING, end_year__lt=year) | Q(status=Project.Status.PLANNED, start_year__lt=year)
 
 
 class ActiveInYearFilter(admin.SimpleListFilter):
@@ -52,7 +82,9 @@ def _set_status_action(status):
         modeladmin._report(request, count, _("set to “%(status)s”") % {"status": label})
 
     action.__name__ = f"set_status_{status}"
-    action.short_description = _("Set status of selected projects to “%(status)s”") % {"status": label}
+    action.short_description = _("Set status of selected projects to “%(status)s” (a report as of today)") % {
+        "status": label
+    }
     action.allowed_permissions = ("change",)
     return action
 
@@ -61,16 +93,24 @@ def _set_status_action(status):
 class ProjectAdmin(SpreadsheetAdmin):
     form = OptimisticLockForm
     resource_classes = [ProjectResource]
-    list_display = ["title", "program", "partner_list", "field_list", "years", "status", "published", "updated"]
-    list_filter = ["status", "published", ActiveInYearFilter, "program", "fields", "partners__region"]
+    list_display = ["title", "program", "partner_list", "field_list", "years", "status_as_of", "published", "updated"]
+    list_filter = [
+        "status",
+        StatusMayBeOutOfDateFilter,
+        "published",
+        ActiveInYearFilter,
+        "program",
+        "fields",
+        "partners__region",
+    ]
     list_select_related = ["program"]
     search_fields = ["title", "slug", "description", "partners__name", "fields__name"]
     date_hierarchy = "updated"
     autocomplete_fields = ["program", "partners", "fields"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["version", "created", "updated"]
-    inlines = [ActivityInline, citations_inline(Citation, "project")]
-    actions = ["publish", "unpublish", *[_set_status_action(s) for s in Project.Status.values]]
+    readonly_fields = ["status_as_of", "version", "created", "updated"]
+    inlines = [StatusReportInline, ActivityInline, citations_inline(Citation, "project")]
+    actions = ["publish", "unpublish", *[_set_status_action(value) for value, _label in StatusReport.REPORTED]]
     history_list_display = ["status", "published"]
     list_per_page = 50
 
@@ -89,6 +129,19 @@ class ProjectAdmin(SpreadsheetAdmin):
     def years(self, obj):
         return obj.years_display
 
+    @admin.display(description=_("status"), ordering="status")
+    def status_as_of(self, obj):
+        """ "Ongoing, as of June 2015": the latest status report's, or "Not reported"."""
+        return obj.status_with_date
+
+    def save_formset(self, request, form, formset, change):
+        # A status report entered here is entered by the editor saving the page.
+        if formset.model is StatusReport:
+            for row in formset.forms:
+                if row.instance.pk is None and row.has_changed():
+                    row.instance.entered_by = request.user
+        super().save_formset(request, form, formset, change)
+
     def _report(self, request, count, verb):
         self.message_user(
             request,
@@ -104,6 +157,27 @@ class ProjectAdmin(SpreadsheetAdmin):
     @admin.action(description=_("Unpublish selected projects"), permissions=["change"])
     def unpublish(self, request, queryset):
         self._report(request, services.project_unpublish(projects=queryset, user=request.user), _("unpublished"))
+
+
+@admin.register(StatusReport)
+class StatusReportAdmin(HistoryAdmin):
+    form = StatusReportForm
+    list_display = ["project", "status", "date", "entered_by", "created"]
+    list_filter = ["status", "year"]
+    list_select_related = ["project", "entered_by"]
+    search_fields = ["project__title", "note"]
+    autocomplete_fields = ["project"]
+    readonly_fields = ["entered_by", "created", "updated"]
+    inlines = [citations_inline(Citation, "status_report")]
+
+    @admin.display(description=_("as of"), ordering="year")
+    def date(self, obj):
+        return obj.date_display
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.entered_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Activity)

@@ -23,7 +23,7 @@ from core.filtersets import (
 )
 from partners.models import Partner
 from projects.facets import uses_facets
-from projects.models import Activity, Field, Program, Project
+from projects.models import Activity, Field, Program, Project, StatusReport
 from projects.search import project_search
 
 
@@ -61,6 +61,12 @@ class ProjectFilterSet(TrackerFilterSet):
     program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
     status = ChoicesFilter(choices=Project.Status.choices, label=_("Status"))
     year = YearFilter(method="filter_year", label=_("Active in year"))
+    status_as_of_min = YearFilter(
+        field_name="status_year", lookup_expr="gte", label=_("Status known as of a year in or after")
+    )
+    status_as_of_max = YearFilter(
+        field_name="status_year", lookup_expr="lte", label=_("Status known as of a year in or before")
+    )
     start_year_min = YearFilter(field_name="start_year", lookup_expr="gte", label=_("Started in or after"))
     start_year_max = YearFilter(field_name="start_year", lookup_expr="lte", label=_("Started in or before"))
     cooperating_country = CountryFilter(method="filter_cooperating_country", label=_("Co-operating country"))
@@ -148,6 +154,18 @@ class ProjectReportFilterSet(ProjectFilterSet):
     own order)."""
 
     ordering = None
+
+
+class StatusReportFilterSet(TrackerFilterSet):
+    project = SlugMultipleFilter(field_name="project__slug", queryset=_visible_projects, label=_("Project"))
+    status = ChoicesFilter(choices=StatusReport.REPORTED, label=_("Status"))
+    year_min = YearFilter(field_name="year", lookup_expr="gte", label=_("As of a year in or after"))
+    year_max = YearFilter(field_name="year", lookup_expr="lte", label=_("As of a year in or before"))
+    ordering = StrictOrderingFilter(fields=(("year", "year"), ("created", "created")), label=_("Order by"))
+
+    class Meta:
+        model = StatusReport
+        fields = []
 
 
 class ActivityFilterSet(TrackerFilterSet):

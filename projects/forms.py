@@ -4,19 +4,14 @@ spreadsheet import form that refuses a file it cannot import, saying why."""
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from core.forms import OptimisticLockForm
-from projects.models import Activity
+from projects.models import Activity, StatusReport
 
 
-class ActivityForm(OptimisticLockForm):
-    """An activity's month and day are checked against their ranges as form fields, so an
-    impossible one (month 2016) is reported beside its field and never reaches the
-    record, whose name (shown with the form's errors) formats its date."""
-
-    class Meta:
-        model = Activity
-        # The admin narrows this to its own `fields` (the inline shows fewer).
-        fields = ["project", "title", "slug", "kind", "year", "month", "day", "location", "location_country",
-                  "description"]  # fmt: skip
+class PartialDateForm(OptimisticLockForm):
+    """A record dated to the source's precision (core.models.PartialDateModel): its month
+    and day are checked against their ranges as form fields, so an impossible one (month
+    2016) is reported beside its field and never reaches the record, whose name (shown
+    with the form's errors) formats its date."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -24,3 +19,17 @@ class ActivityForm(OptimisticLockForm):
             if name in self.fields:
                 self.fields[name].validators += [MinValueValidator(1), MaxValueValidator(high)]
                 self.fields[name].widget.attrs.update({"min": 1, "max": high})
+
+
+class StatusReportForm(PartialDateForm):
+    class Meta:
+        model = StatusReport
+        fields = ["project", "status", "year", "month", "day", "slug", "note"]
+
+
+class ActivityForm(PartialDateForm):
+    class Meta:
+        model = Activity
+        # The admin narrows this to its own `fields` (the inline shows fewer).
+        fields = ["project", "title", "slug", "kind", "year", "month", "day", "location", "location_country",
+                  "description"]  # fmt: skip

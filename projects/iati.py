@@ -38,7 +38,10 @@ left out rather than made up. The choices, and why:
   (category A12, activity web page).
 
 Drafts never appear: whatever queryset the caller passes, only its published projects
-are exported.
+are exported. Nor does a project with no status report: IATI requires an activity-status
+and has no code for "not known", and the tracker does not guess one. A project's
+activity-status is its latest status report's, and a second description (type 4,
+"other") says the date that status is known as of.
 """
 
 import datetime
@@ -114,6 +117,7 @@ def iati_activities_chunks(*, projects, base_url: str, now: datetime.datetime | 
     base_url = base_url.rstrip("/")
     projects = (
         projects.public()
+        .exclude(status=Project.Status.NOT_REPORTED)
         .select_related("program")
         .prefetch_related(Prefetch("partners", queryset=Partner.objects.public()), "fields")
     )
@@ -154,6 +158,9 @@ def _activity(project, *, uris, base_url, today) -> ET.Element:
     _narrative(ET.SubElement(activity, "title"), project.title)
     # IATI requires a description; a project without one is described by its title.
     _narrative(ET.SubElement(activity, "description", {"type": "1"}), project.description or project.title)
+    with translation.override(settings.LANGUAGE_CODE):
+        status = f"Status: {project.status_with_date} (its latest status report)."
+    _narrative(ET.SubElement(activity, "description", {"type": "4"}), status)
 
     partners = list(project.partners.all())
     for role in (ROLE_FUNDING, ROLE_IMPLEMENTING):

@@ -1,5 +1,4 @@
-import calendar
-
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
@@ -13,14 +12,16 @@ from simple_history.models import HistoricalRecords
 
 from core.cache.version import data_changed
 from core.cache.version import watch as watch_data_version
-from core.dates import activity_date_display
+from core.dates import activity_date_display, iso_date
 from core.models import (
     LinkIdsField,
+    PartialDateModel,
     PublishableQuerySet,
     ReferenceModel,
     SlugManager,
     TimestampedModel,
     VersionedModel,
+    partial_date_constraints,
     year_in_range,
 )
 from partners.models import Partner
@@ -186,6 +187,8 @@ class Project(TimestampedModel, VersionedModel):
         COMPLETED = "completed", _("Completed")
         SUSPENDED = "suspended", _("Suspended")
         CANCELLED = "cancelled", _("Cancelled")
+        # No status report: the tracker does not guess one.
+        NOT_REPORTED = "not_reported", _("Not reported")
 
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
@@ -203,7 +206,14 @@ class Project(TimestampedModel, VersionedModel):
     end_year = models.PositiveSmallIntegerField(
         _("end year"), null=True, blank=True, help_text=_("Leave empty while the project has no set end.")
     )
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    # The project's latest status report (StatusReport), kept here by refresh_status() so
+    # lists, filters and reports read one row: its status and the date it is known as of.
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NOT_REPORTED, editable=False
+    )
+    status_year = models.PositiveSmallIntegerField(_("status as of (year)"), null=True, editable=False)
+    status_month = models.PositiveSmallIntegerField(_("status as of (month)"), null=True, editable=False)
+    status_day = models.PositiveSmallIntegerField(_("status as of (day)"), null=True, editable=False)
     cooperating_countries = CountryField(
         _("co-operating countries"),
         multiple=True,
@@ -305,24 +315,101 @@ class Project(TimestampedModel, VersionedModel):
     def years_display(self) -> str:
         return project_years_display(self.start_year, self.end_year)
 
+    @property
+    def status_as_of(self) -> str:
+        """The date the current status is known as of, ISO 8601 to its precision ("2015",
+        "2015-06"); "" when no report says."""
+        return iso_date(self.status_year, self.status_month, self.status_day)
 
-class ActivityQuerySet(PublishableQuerySet):
-    """An activity is public when its project is."""
+    @property
+    def status_as_of_display(self) -> str:
+        return (
+            ""
+            if self.status_year is None
+            else activity_date_display(self.status_year, self.status_month, self.status_day)
+        )
+
+    @property
+    def status_with_date(self) -> str:
+        """ "Ongoing, as of June 2015": the latest status report's; "Not reported" without one."""
+        if self.status_year is None:
+            return str(self.get_status_display())
+        return _("%(status)s, as of %(date)s") % {
+            "status": self.get_status_display(),
+            "date": self.status_as_of_display,
+        }
+
+    @classmethod
+    def refresh_statuses(cls, ids, using=None):
+        """refresh_status() for many projects at once: one query for their reports, one
+        update per project whose status changed (a bulk import's)."""
+        latest = {}
+        reports = (
+            StatusReport.objects.using(using).filter(project__in=ids).order_by("project", *STATUS_REPORT_LATEST_FIRST)
+        )
+        for report in reports.only("project_id", "status", "year", "month", "day"):
+            latest.setdefault(report.project_id, report)
+        changed = []
+        for project in (
+            cls.objects.using(using)
+            .filter(pk__in=ids)
+            .only("pk", "status", "status_year", "status_month", "status_day")
+        ):
+            report = latest.get(project.pk)
+            values = _status_values(report)
+            if any(getattr(project, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(project, name, value)
+                changed.append(project)
+        if changed:
+            cls.objects.using(using).bulk_update(changed, ["status", "status_year", "status_month", "status_day"])
+            data_changed(using=using)
+        return len(changed)
+
+    def refresh_status(self):
+        """Take the status and its date from the latest status report ("not reported" when
+        there is none); stored without a save of the project (its version and history are
+        its own fields', the report has its own)."""
+        values = _status_values(self.status_reports.order_by(*STATUS_REPORT_LATEST_FIRST).first())
+        for name, value in values.items():
+            setattr(self, name, value)
+        Project.objects.filter(pk=self.pk).update(**values)
+        data_changed()
+
+
+def _status_values(report):
+    """A project's status columns as its latest report (or None) gives them."""
+    if report is None:
+        return {"status": Project.Status.NOT_REPORTED, "status_year": None, "status_month": None, "status_day": None}
+    return {"status": report.status, "status_year": report.year, "status_month": report.month, "status_day": report.day}
+
+
+class ProjectPartQuerySet(PublishableQuerySet):
+    """A record of a project's (an activity, a status report) is public when its project is."""
 
     published_lookup = "project__published"
 
 
-class ActivityManager(models.Manager.from_queryset(ActivityQuerySet)):
+class ProjectPartManager(models.Manager.from_queryset(ProjectPartQuerySet)):
+    """Named in fixtures by [project slug, slug]."""
+
     def get_by_natural_key(self, project_slug, slug):
         return self.get(project__slug=project_slug, slug=slug)
 
 
-class Activity(TimestampedModel, VersionedModel):
-    """What a project did and when, to the precision the source gives: a year, a month or a day.
+def unique_slug_in_project(record, base):
+    """`base`, or `base-2`, `base-3`, ...: the first no other record of the same model and
+    project has (an activity's slug from its title, a status report's from its date)."""
+    slug, n = base, 2
+    siblings = type(record).objects.filter(project_id=record.project_id).exclude(pk=record.pk)
+    while siblings.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
 
-    The date is held as year, month and day, with month and day empty where the source
-    does not state them, so a year stays a year.
-    """
+
+class Activity(TimestampedModel, VersionedModel, PartialDateModel):
+    """What a project did and when, to the precision the source gives: a year, a month or
+    a day (core.models.PartialDateModel: a year stays a year)."""
 
     class Kind(models.TextChoices):
         SEMINAR = "seminar", _("Seminar")
@@ -336,26 +423,18 @@ class Activity(TimestampedModel, VersionedModel):
         DEPLOYMENT = "deployment", _("Deployment")
         OTHER = "other", _("Other")
 
-    class Precision(models.TextChoices):
-        YEAR = "year", _("Year")
-        MONTH = "month", _("Month")
-        DAY = "day", _("Day")
-
     project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="activities")
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(
         _("slug"), max_length=150, blank=True, help_text=_("Unique within the project; made from the title if empty.")
     )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
-    year = models.PositiveSmallIntegerField(_("year"))
-    month = models.PositiveSmallIntegerField(_("month"), null=True, blank=True)
-    day = models.PositiveSmallIntegerField(_("day"), null=True, blank=True)
     location = models.CharField(_("location"), max_length=200, blank=True)
     location_country = CountryField(_("country of location"), blank=True)
     description = models.TextField(_("description"), blank=True)
 
     history = HistoricalRecords()
-    objects = ActivityManager()
+    objects = ProjectPartManager()
 
     class Meta:
         ordering = [
@@ -376,25 +455,7 @@ class Activity(TimestampedModel, VersionedModel):
                 name="%(app_label)s_%(class)s_unique_slug_per_project",
                 violation_error_message=_("Another activity of this project already has this slug."),
             ),
-            year_in_range("year", _("Year must be between %(min)s and %(max)s."), nullable=False),
-            models.CheckConstraint(
-                condition=Q(month__isnull=True) | Q(month__gte=1, month__lte=12),
-                name="%(app_label)s_%(class)s_month_in_range",
-                violation_error_message=_("Month must be between 1 and 12."),
-            ),
-            models.CheckConstraint(
-                condition=Q(day__isnull=True)
-                | (
-                    Q(month__isnull=False, day__gte=1)
-                    & (
-                        Q(month__in=[1, 3, 5, 7, 8, 10, 12], day__lte=31)
-                        | Q(month__in=[4, 6, 9, 11], day__lte=30)
-                        | Q(month=2, day__lte=29)
-                    )
-                ),
-                name="%(app_label)s_%(class)s_day_valid_for_month",
-                violation_error_message=_("Day must be a day of the given month (and needs a month)."),
-            ),
+            *partial_date_constraints(),
         ]
 
     def __str__(self):
@@ -402,7 +463,7 @@ class Activity(TimestampedModel, VersionedModel):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            self.slug = self._unique_slug()
+            self.slug = unique_slug_in_project(self, slugify(self.title)[:140] or "activity")
         super().save(*args, **kwargs)
 
     def natural_key(self):
@@ -411,20 +472,7 @@ class Activity(TimestampedModel, VersionedModel):
     natural_key.dependencies = ["projects.project"]
 
     def clean(self):
-        errors = {}
-        if self.day is not None and self.month is None:
-            errors["day"] = _("A day needs a month: give the month too, or leave the day empty.")
-        elif (
-            self.day is not None
-            and self.year is not None
-            and 1 <= self.month <= 12
-            and not 1 <= self.day <= calendar.monthrange(self.year, self.month)[1]
-        ):
-            errors["day"] = _("%(year)s-%(month)02d has no day %(day)s.") % {
-                "year": self.year,
-                "month": self.month,
-                "day": self.day,
-            }
+        errors = self.date_errors()
         project = self.project if self.project_id else None
         if project is not None and self.year is not None and not project.covers_year(self.year):
             errors["year"] = _("The activity's year (%(year)s) is outside its project's years (%(span)s).") % {
@@ -434,25 +482,91 @@ class Activity(TimestampedModel, VersionedModel):
         if errors:
             raise ValidationError(errors)
 
-    @property
-    def precision(self) -> str:
-        if self.day is not None:
-            return self.Precision.DAY
-        if self.month is not None:
-            return self.Precision.MONTH
-        return self.Precision.YEAR
 
-    @property
-    def date_display(self) -> str:
-        return activity_date_display(self.year, self.month, self.day)
+# The latest report first: the latest date (a year-only date before the months of that
+# year), then the one entered last.
+STATUS_REPORT_LATEST_FIRST = (
+    F("year").desc(),
+    F("month").desc(nulls_last=True),
+    F("day").desc(nulls_last=True),
+    "-id",
+)
 
-    def _unique_slug(self):
-        base = slugify(self.title)[:140] or "activity"
-        slug, n = base, 2
-        siblings = Activity.objects.filter(project_id=self.project_id).exclude(pk=self.pk)
-        while siblings.filter(slug=slug).exists():
-            slug, n = f"{base}-{n}", n + 1
-        return slug
+
+class StatusReport(TimestampedModel, VersionedModel, PartialDateModel):
+    """Where a project stood as of a date, to the precision the source gives, as a source
+    says (its citations) and as an editor entered it. The project's current status is its
+    latest report: every save and delete, fixtures and cascades included, refreshes it
+    (projects.signals)."""
+
+    REPORTED = [choice for choice in Project.Status.choices if choice[0] != Project.Status.NOT_REPORTED]
+
+    project = models.ForeignKey(
+        Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="status_reports"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=REPORTED)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=60,
+        blank=True,
+        help_text=_("Unique within the project; made from the date and the status if empty."),
+    )
+    note = models.TextField(_("note"), blank=True, help_text=_("For staff: how the source puts it, or a doubt."))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+    objects = ProjectPartManager()
+
+    class Meta:
+        ordering = ["project", "year", F("month").asc(nulls_first=True), F("day").asc(nulls_first=True), "id"]
+        verbose_name = _("status report")
+        verbose_name_plural = _("status reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "slug"],
+                name="%(app_label)s_%(class)s_unique_slug_per_project",
+                violation_error_message=_("Another status report of this project already has this slug."),
+            ),
+            *partial_date_constraints(),
+        ]
+
+    def __str__(self):
+        return _("%(status)s, as of %(date)s") % {"status": self.get_status_display(), "date": self.date_display}
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug_in_project(self, slugify(f"{self.date_iso}-{self.status}"))
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (*self.project.natural_key(), self.slug)
+
+    natural_key.dependencies = ["projects.project"]
+
+    def clean(self):
+        errors = self.date_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+# The records a citation may support, one each (its foreign keys).
+CITATION_TARGETS = ("partner", "field", "program", "project", "activity", "status_report")
+
+
+def _exactly_one_of(names):
+    """Exactly one of these nullable foreign keys is set."""
+    condition = Q()
+    for name in names:
+        condition |= Q(**{f"{other}__isnull": other != name for other in names})
+    return condition
 
 
 class CitationQuerySet(PublishableQuerySet):
@@ -463,6 +577,7 @@ class CitationQuerySet(PublishableQuerySet):
         return (
             Q(project__published=True)
             | Q(activity__project__published=True)
+            | Q(status_report__project__published=True)
             | Q(partner__published=True)
             | Q(field__isnull=False)
             | Q(program__isnull=False)
@@ -509,6 +624,14 @@ class Citation(VersionedModel):
     activity = models.ForeignKey(
         Activity, on_delete=models.CASCADE, null=True, blank=True, related_name="citations", verbose_name=_("activity")
     )
+    status_report = models.ForeignKey(
+        StatusReport,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
+        verbose_name=_("status report"),
+    )
     verified = models.BooleanField(
         _("verified"),
         default=False,
@@ -522,7 +645,7 @@ class Citation(VersionedModel):
     history = HistoricalRecords()
     objects = CitationQuerySet.as_manager()
 
-    TARGETS = ("partner", "field", "program", "project", "activity")
+    TARGETS = CITATION_TARGETS
 
     class Meta:
         ordering = ["source", "id"]
@@ -530,46 +653,11 @@ class Citation(VersionedModel):
         verbose_name_plural = _("citations")
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    Q(
-                        partner__isnull=False,
-                        field__isnull=True,
-                        program__isnull=True,
-                        project__isnull=True,
-                        activity__isnull=True,
-                    )
-                    | Q(
-                        partner__isnull=True,
-                        field__isnull=False,
-                        program__isnull=True,
-                        project__isnull=True,
-                        activity__isnull=True,
-                    )
-                    | Q(
-                        partner__isnull=True,
-                        field__isnull=True,
-                        program__isnull=False,
-                        project__isnull=True,
-                        activity__isnull=True,
-                    )
-                    | Q(
-                        partner__isnull=True,
-                        field__isnull=True,
-                        program__isnull=True,
-                        project__isnull=False,
-                        activity__isnull=True,
-                    )
-                    | Q(
-                        partner__isnull=True,
-                        field__isnull=True,
-                        program__isnull=True,
-                        project__isnull=True,
-                        activity__isnull=False,
-                    )
-                ),
+                condition=_exactly_one_of(CITATION_TARGETS),
                 name="%(app_label)s_%(class)s_exactly_one_target",
                 violation_error_message=_(
-                    "A citation supports exactly one record: a partner, a field, a program, a project or an activity."
+                    "A citation supports exactly one record: a partner, a field, a program, a project, an "
+                    "activity or a status report."
                 ),
             ),
             models.CheckConstraint(
@@ -640,6 +728,7 @@ watch_data_version(
     Source,
     Project,
     Activity,
+    StatusReport,
     Citation,
     Project.partners.through,
     Project.fields.through,

@@ -19,11 +19,12 @@ a history record with the links, the search document, one bump of the data versi
 """
 
 from django.db.models import Max, Min
+from django.utils import timezone
 from import_export.fields import Field as Column
 
 from core.resources import AsStored, CountryListWidget, SlugForeignKeyWidget, SlugManyWidget, VersionCheckedResource
 from partners.models import Partner
-from projects.models import Activity, Field, Program, Project
+from projects.models import Activity, Field, Program, Project, StatusReport
 from projects.search import project_search_document
 
 
@@ -45,6 +46,23 @@ class ProjectResource(VersionCheckedResource):
 
     required_columns = ["slug", "title", "program", "partners"]
     computed_fields = ["search_document"]
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # The status is its latest status report's. A cell that gives another is what the
+        # bulk "set status" action does: a report as of the day of the import, entered by
+        # the importer (after_write); the same status, or an empty cell, changes nothing.
+        if field.attribute == "status":
+            asked = (row.get(field.column_name) or "").strip()
+            current = instance.status if instance.pk is not None else Project.Status.NOT_REPORTED
+            reported = [value for value, _label in StatusReport.REPORTED]
+            if asked and asked != current:
+                if asked not in reported:
+                    raise ValueError(f"“{asked}” is not a status a report can give: one of {', '.join(reported)}.")
+                instance.status = asked
+                instance._asked_status = asked
+            return
+        super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
+
     # PostgreSQL keeps each project's partner and field ids on its row, set by triggers on
     # the link tables that rewrite every project a statement links (projects.facets). New
     # projects take their ids first and get their links before themselves: the links'
@@ -78,6 +96,39 @@ class ProjectResource(VersionCheckedResource):
             instance.clean()
         finally:
             instance.pk = pk
+
+    def after_write(self, batch, *, created):
+        """The status reports the file's status cells asked for (import_field), in bulk:
+        one insert, their history, and the projects' statuses refreshed together."""
+        super().after_write(batch, created=created)
+        asked = [(p, p._asked_status) for p in batch if getattr(p, "_asked_status", None)]
+        if not asked:
+            return
+        using = self.get_db_connection_name()
+        today = timezone.localdate()
+        taken = set(
+            StatusReport.objects.using(using)
+            .filter(project__in=[p.pk for p, _ in asked])
+            .values_list("project_id", "slug")
+        )
+        reports = []
+        for project, status in asked:
+            base = slug = f"{today.isoformat()}-{status}"
+            n = 2
+            while (project.pk, slug) in taken:
+                slug, n = f"{base}-{n}", n + 1
+            taken.add((project.pk, slug))
+            reports.append(
+                StatusReport(
+                    project=project, status=status, slug=slug, year=today.year, month=today.month, day=today.day,
+                    entered_by=self._user, note="Set by a spreadsheet import.",
+                )
+            )  # fmt: skip
+        StatusReport.objects.using(using).bulk_create(reports)
+        StatusReport.history.bulk_history_create(
+            reports, default_user=self._user, default_change_reason="Status set by a spreadsheet import"
+        )
+        Project.refresh_statuses([p.pk for p, _ in asked], using=using)
 
     def before_write(self, batch, *, created):
         for project in batch:

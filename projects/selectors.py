@@ -12,6 +12,7 @@ from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django_countries import countries
 
+from core.dates import iso_date
 from core.db import years_series
 from partners.models import Partner
 from projects.models import Citation, Field, Program, Project, project_years_display
@@ -218,8 +219,8 @@ def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> di
     ancestry = (partners if partners is not None else Partner.objects.all()).ancestry()
     cells = defaultdict(list)
     partner_ids, field_ids = set(), set()
-    for pid, slug, title, start, end, status in projects.values_list(
-        "pk", "slug", "title", "start_year", "end_year", "status"
+    for pid, slug, title, start, end, status, *as_of in projects.values_list(
+        "pk", "slug", "title", "start_year", "end_year", "status", "status_year", "status_month", "status_day"
     ):
         entry = {
             "slug": slug,
@@ -228,6 +229,7 @@ def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> di
             "end_year": end,
             "years": years_display[start, end],
             "status": status,
+            "status_as_of": iso_date(*as_of) or None,
         }
         # A partner's row holds its services' and agencies' projects too, each once.
         row_ids = {a for partner_id in partners_of.get(pid, ()) for a in ancestry.get(partner_id, ())}

@@ -2,8 +2,9 @@
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from projects.models import Project
+from projects.models import StatusReport
 
 
 def _save_each(*, projects: QuerySet, user, reason: str, **changes) -> int:
@@ -31,7 +32,24 @@ def project_unpublish(*, projects: QuerySet, user) -> int:
     return _save_each(projects=projects, user=user, reason="Unpublished", published=False)
 
 
-def project_set_status(*, projects: QuerySet, status: str, user) -> int:
-    if status not in Project.Status.values:
-        raise ValueError(f"status: {status!r} is not one of {', '.join(Project.Status.values)}")
-    return _save_each(projects=projects, user=user, reason=f"Status set to {status}", status=status)
+def project_set_status(*, projects: QuerySet, status: str, user, as_of=None) -> int:
+    """A status report for each project whose current status is not `status` already: as
+    of `as_of` (a date; today by default), entered by `user`, with no citation yet (staff
+    add one on the report). Returns how many projects got one."""
+    reported = [value for value, _label in StatusReport.REPORTED]
+    if status not in reported:
+        raise ValueError(f"status: {status!r} is not one of {', '.join(reported)}")
+    as_of = as_of or timezone.localdate()
+    changed = 0
+    with transaction.atomic():
+        for project in projects.select_for_update().order_by("pk"):
+            if project.status == status:
+                continue
+            report = StatusReport(
+                project=project, status=status, year=as_of.year, month=as_of.month, day=as_of.day, entered_by=user
+            )
+            report._history_user = user
+            report._change_reason = f"Status set to {status}"
+            report.save()
+            changed += 1
+    return changed

@@ -2,12 +2,12 @@
 project itself, its partners and fields, and their names. (A spreadsheet import, which
 writes without saving each record, builds the documents itself: projects.resources.)"""
 
-from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from partners.models import Partner
 from partners.signals import partners_renamed
-from projects.models import Field, Project
+from projects.models import Field, Project, StatusReport
 from projects.search import project_refresh_search, project_search_document
 
 
@@ -49,3 +49,13 @@ def refresh_after_rename(sender, instance, created, raw, **kwargs):
 def refresh_after_bulk_rename(sender, partner_ids, **kwargs):
     """A spreadsheet import changed these partners without model signals."""
     project_refresh_search(projects=Project.objects.filter(partners__in=partner_ids).distinct())
+
+
+@receiver(post_save, sender=StatusReport)
+@receiver(post_delete, sender=StatusReport)
+def refresh_status(sender, instance, **kwargs):
+    """The project's current status is its latest report: after every report saved or
+    deleted (a fixture's raw save and a cascade's delete too)."""
+    project = Project.objects.filter(pk=instance.project_id).first()
+    if project is not None:
+        project.refresh_status()

@@ -20,7 +20,7 @@ from core.api.pagination import CachedCountPaginator
 from core.i18n import localname
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
-from projects.models import Activity, Field, Program, Project
+from projects.models import Activity, Field, Program, Project, StatusReport
 from projects.selectors import (
     project_cards,
     public_citations,
@@ -213,8 +213,11 @@ class ProjectDetailView(DetailView):
 
     def get_queryset(self):
         activities = Activity.objects.prefetch_related(public_citations())
+        reports = StatusReport.objects.prefetch_related(public_citations())
         return project_cards(Project.objects.public()).prefetch_related(
-            Prefetch("activities", queryset=activities), public_citations()
+            Prefetch("activities", queryset=activities),
+            Prefetch("status_reports", queryset=reports),
+            public_citations(),
         )
 
 

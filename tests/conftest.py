@@ -25,7 +25,7 @@ from django.test import Client
 from django.utils import translation
 
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.models import Activity, Citation, Field, Program, Project, Source, StatusReport
 from tests.fuzz import tally
 
 ENGINE_SCOPES = ("both", "postgresql", "sqlite", "once")
@@ -263,12 +263,14 @@ def project(db, program, field, partner, source):
         program=program,
         start_year=2013,
         end_year=2015,
-        status=Project.Status.COMPLETED,
         published=True,
     )
     project.partners.add(partner)
     project.fields.add(field)
     Citation.objects.create(source=source, section="Table", excerpt="HA/DR (2014)", project=project)
+    report = StatusReport.objects.create(project=project, status="completed", year=2015)
+    Citation.objects.create(source=source, section="Table", excerpt="completed in 2015", status_report=report)
+    project.refresh_from_db()
     activity = Activity.objects.create(project=project, title="HA/DR seminar", kind=Activity.Kind.SEMINAR, year=2014)
     Citation.objects.create(source=source, section="Table", excerpt="seminar", activity=activity)
     return project

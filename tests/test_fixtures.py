@@ -22,11 +22,11 @@ from django.core.management.base import CommandError
 from partners.models import Partner
 from projects.citations import NOTE_SUFFIX, excerpt_pattern
 from projects.management.commands.seed import FIXTURE_FILES, fixture_paths
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.models import CITATION_TARGETS, Activity, Citation, Field, Program, Project, Source, StatusReport
 
-TRACKER_MODELS = [Source, Field, Program, Partner, Project, Activity, Citation]
-CITED_MODELS = [Partner, Field, Program, Project, Activity]
-TARGETS = ("partner", "field", "program", "project", "activity")
+TRACKER_MODELS = [Source, Field, Program, Partner, Project, Activity, StatusReport, Citation]
+CITED_MODELS = [Partner, Field, Program, Project, Activity, StatusReport]
+TARGETS = CITATION_TARGETS
 ASEAN_MEMBER_STATES = {"BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN"}
 # "A short passage": enough words to be found in one place, few enough to be a quotation.
 EXCERPT_WORDS = (3, 45)
@@ -141,6 +141,7 @@ def test_fixtures_name_records_by_natural_key_not_by_primary_key():
         "partners.partner": ["parent"],
         "projects.project": ["program", "partners", "fields"],
         "projects.activity": ["project"],
+        "projects.statusreport": ["project"],
         "projects.citation": ["source", *TARGETS],
     }.items():
         for fields in entries(label):
@@ -152,7 +153,7 @@ def test_fixtures_name_records_by_natural_key_not_by_primary_key():
 def test_the_files_load_in_dependency_order():
     order = [e["model"] for name in FIXTURE_FILES for e in fixture(name)]
     expected = ["projects.source", "projects.field", "projects.program", "partners.partner"]
-    expected += ["projects.project", "projects.activity", "projects.citation"]
+    expected += ["projects.project", "projects.activity", "projects.statusreport", "projects.citation"]
     firsts = sorted(set(order), key=order.index)
     assert firsts == expected
     positions = {label: [i for i, m in enumerate(order) if m == label] for label in expected}
@@ -308,14 +309,21 @@ def test_a_year_stays_a_year(seeded):
 
 
 def test_statuses_fit_the_years(seeded):
+    """Every status is known as of a date (its latest report's); a completed project has
+    an end year, and was known to be completed no earlier than that year."""
     for project in Project.objects.all():
         assert project.published, project.slug
+        reported = project.status != Project.Status.NOT_REPORTED
+        assert reported == (project.status_year is not None), project.slug
+        assert reported == project.status_reports.exists(), project.slug
         if project.status == Project.Status.COMPLETED:
             assert project.end_year is not None, f"{project.slug}: completed but no end year"
-        if project.status == Project.Status.PLANNED:
-            assert not project.activities.exists(), f"{project.slug}: planned but already has activities"
+            assert project.status_year >= project.end_year, f"{project.slug}: completed before its end year"
     assert Project.objects.get(slug="balikatan-hadr").status == Project.Status.ONGOING
-    assert Project.objects.get(slug="cambodia-engineering").status == Project.Status.COMPLETED
+    # The table gives its years (2013-4) and nothing of its status: not reported, not a guess.
+    assert Project.objects.get(slug="cambodia-engineering").status == Project.Status.NOT_REPORTED
+    vessels = Project.objects.get(slug="vietnam-coast-guard-vessels")
+    assert (vessels.status, vessels.status_as_of, vessels.status_reports.count()) == ("ongoing", "2015-02", 2)
 
 
 def test_every_project_has_a_partner(seeded):
@@ -402,3 +410,31 @@ def test_a_seed_that_fails_to_load_leaves_the_database_as_it_was(db, settings, t
         seed()
     for model in TRACKER_MODELS:
         assert not model.objects.exists(), model._meta.label
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # fmt: skip
+
+
+def test_every_status_report_has_a_citation_that_gives_its_date():
+    """A status is known as of a date a source gives: the report's excerpts hold its year
+    (one of them) and, where the report gives a month, the month's name (one of them, as
+    "in March of the same year" beside "In 2015")."""
+    cited = {}
+    for citation in entries("projects.citation"):
+        if citation.get("status_report"):
+            cited.setdefault(tuple(citation["status_report"]), []).append(" ".join(citation["excerpt"].split()))
+    wrong = []
+    for report in entries("projects.statusreport"):
+        key = (*report["project"], report["slug"])
+        wanted = [str(report["year"])] + ([MONTHS[report["month"] - 1]] if report["month"] else [])
+        excerpts = cited.get(key, [])
+        if not all(any(w in excerpt for excerpt in excerpts) for w in wanted):
+            wrong.append(f"{'/'.join(key)} (wants {' '.join(wanted)})")
+    assert not wrong, f"Status reports with no citation giving their date: {wrong}"
+
+
+def test_no_project_fixture_states_a_status_of_its_own():
+    """A project's status is its latest status report's, never a value of its own."""
+    wrong = [p["slug"] for p in entries("projects.project") if "status" in p]
+    assert not wrong, f"projects.json gives a status: {wrong}"

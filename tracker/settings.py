@@ -307,6 +307,10 @@ SPECTACULAR_SETTINGS = {
     "TAGS": [
         {"name": "projects", "description": "Projects: a program's work with partners in fields over a span of years."},
         {"name": "activities", "description": "What a project did and when, to the precision its source gives."},
+        {
+            "name": "status-reports",
+            "description": "Where a project stood as of a date, as a source says: its status is the latest.",
+        },
         {"name": "partners", "description": "The partner militaries and organisations that receive assistance."},
         {"name": "fields", "description": "The thematic areas of assistance (HA/DR, maritime security, ...)."},
         {"name": "programs", "description": "The frameworks projects run under."},
@@ -329,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "CountryEnum": "core.api.openapi.country_choices",
         "PartnerKindEnum": "partners.models.Partner.Kind",
         "ActivityKindEnum": "projects.models.Activity.Kind",
+        "ProjectStatusEnum": "projects.models.Project.Status",
+        "ReportedStatusEnum": "projects.models.StatusReport.REPORTED",
     },
 }
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from core.api.serializers import (
     NAMED_JA_REF,
@@ -23,9 +24,18 @@ from core.api.serializers import (
     StrictURLField,
     attr_reader,
 )
-from core.dates import activity_date_display
+from core.dates import activity_date_display, iso_date
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source, project_years_display
+from projects.models import (
+    Activity,
+    Citation,
+    Field,
+    Program,
+    Project,
+    Source,
+    StatusReport,
+    project_years_display,
+)
 
 PARTNER_REF = {
     "slug": (attr_reader("slug"), STRING_SCHEMA),
@@ -83,6 +93,43 @@ class SourceSerializer(ModelRulesSerializer):
         extra_kwargs = {"year": YEAR_BOUNDS}
 
 
+class StatusReportSummarySerializer(serializers.Serializer):
+    """A status report as a project's representation lists it (oldest first)."""
+
+    slug = serializers.CharField()
+    status = serializers.ChoiceField(choices=StatusReport.REPORTED)
+    status_display = serializers.CharField()
+    as_of = serializers.CharField(help_text="ISO 8601 to the source's precision: 2015, 2015-06 or 2015-06-01.")
+    as_of_display = serializers.CharField(help_text="The date as the sources write it: 2015, June 2015, 1 June 2015.")
+    citations = CitationSerializer(many=True)
+
+
+class StatusReportSerializer(ModelRulesSerializer):
+    """A status report: where a project stood as of a date, as a source says."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="projects-api:statusreport-detail")
+    project = SlugRefField(queryset=Project.objects.all(), represent=PROJECT_REF)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    precision = serializers.CharField(read_only=True)
+    as_of = serializers.CharField(source="date_iso", read_only=True)
+    as_of_display = serializers.CharField(source="date_display", read_only=True)
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    citations = CitationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StatusReport
+        fields = [
+            "id", "url", "project", "slug", "status", "status_display", "year", "month", "day", "precision",
+            "as_of", "as_of_display", "note", "entered_by", "created", "updated", "version", "citations",
+        ]  # fmt: skip
+        read_only_fields = ["slug", "created", "updated", "version"]
+        extra_kwargs = {
+            "year": YEAR_BOUNDS,
+            "month": {"min_value": 1, "max_value": 12},
+            "day": {"min_value": 1, "max_value": 31},
+        }
+
+
 class ActivitySummarySerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:activity-detail")
 
@@ -98,7 +145,10 @@ class ActivitySummarySerializer(serializers.ModelSerializer):
 # model column, shown as DRF shows it.
 
 # The columns every row carries, beside the model columns among the keys: what the readers read.
-_PROJECT_ROW_COLUMNS = ("id", "slug", "start_year", "end_year", "status", "cooperating_countries")
+_PROJECT_ROW_COLUMNS = (
+    "id", "slug", "start_year", "end_year", "status", "status_year", "status_month", "status_day",
+    "cooperating_countries",
+)  # fmt: skip
 _PROJECT_ROW_PROGRAM = {"program__slug": "slug", "program__name": "name"}
 
 
@@ -163,21 +213,44 @@ def _citations_of(ids, context):
     return lists
 
 
+def _status_reports_of(ids, context):
+    """Each project's status reports, oldest first, each with its citations."""
+    lists = defaultdict(list)
+    reports = StatusReport.objects.filter(project__in=ids).order_by("project", *StatusReport._meta.ordering[1:])
+    rows = list(reports.values_list("project", "id", "slug", "status", "year", "month", "day"))
+    cited = defaultdict(list)
+    for rid, slug, title, year, section, excerpt, verified in Citation.objects.filter(
+        status_report__in=[row[1] for row in rows]
+    ).values_list("status_report", "source__slug", "source__title", "source__year", "section", "excerpt", "verified"):
+        cited[rid].append(
+            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
+             "verified": verified}
+        )  # fmt: skip
+    for pid, rid, slug, status, year, month, day in rows:
+        lists[pid].append(
+            {"slug": slug, "status": status, "status_display": context.statuses[status],
+             "as_of": iso_date(year, month, day), "as_of_display": context.date_display(year, month, day),
+             "citations": cited[rid]}
+        )  # fmt: skip
+    return lists
+
+
 class _Context:
     """What a list of representations shares: the request, the partners the user may see,
     the related lists fetched once for all rows (one query each, for the keys asked for),
     and the names that recur on every page, each worked out once."""
 
     related = {"partners": _partners_of, "fields": _fields_of, "activities": _activities_of,
-               "citations": _citations_of}  # fmt: skip
+               "citations": _citations_of, "status_reports": _status_reports_of}  # fmt: skip
 
     def __init__(self, request, keys, ids):
         self.request = request
         self.partners = Partner.objects.for_user(getattr(request, "user", None))
+        self.statuses = {value: str(label) for value, label in Project.Status.choices}
+        self.date_display = functools.cache(lambda *date: str(activity_date_display(*date)))
         self.lists = {key: load(ids, self) for key, load in self.related.items() if key in keys and ids}
         self.project_url = _url_maker(request, "projects-api:project-detail", "slug")
         self.public_url = _url_maker(None, "projects:project-detail", "slug")
-        self.statuses = {value: str(label) for value, label in Project.Status.choices}
         self.years = functools.cache(lambda start, end: str(project_years_display(start, end)))
         self.country_name = functools.cache(lambda code: str(countries.name(code)))
         self.tz = timezone.get_current_timezone()
@@ -195,6 +268,8 @@ _PROJECT_READERS = {
     "fields": _related("fields"),
     "years": lambda row, c: c.years(row["start_year"], row["end_year"]),
     "status_display": lambda row, c: c.statuses[row["status"]],
+    "status_as_of": lambda row, c: iso_date(row["status_year"], row["status_month"], row["status_day"]) or None,
+    "status_reports": _related("status_reports"),
     "cooperating_countries": lambda row, c: [
         {"code": code, "name": c.country_name(code)} for code in row["cooperating_countries"].split(",") if code
     ],
@@ -258,6 +333,11 @@ class ProjectListSerializer(serializers.ListSerializer):
         return project_representations(rows=[project_row(p) for p in projects], request=self.context.get("request"))
 
 
+STATUS_IS_REPORTED = (
+    "A project's status is its latest status report's: add a report (POST /api/v1/status-reports/) to change it."
+)
+
+
 class ProjectSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:project-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
@@ -267,6 +347,13 @@ class ProjectSerializer(ModelRulesSerializer):
     cooperating_countries = CountryListField(required=False)
     years = serializers.CharField(source="years_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_as_of = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The date the status is known as of, ISO 8601 to the precision its source gives (2015, "
+        "2015-06, 2015-06-01): its latest status report's. null when no report says (status `not_reported`).",
+    )
+    status_reports = StatusReportSummarySerializer(many=True, read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
     activities = ActivitySummarySerializer(many=True, read_only=True)
 
@@ -274,10 +361,11 @@ class ProjectSerializer(ModelRulesSerializer):
         model = Project
         fields = [
             "url", "public_url", "slug", "title", "program", "partners", "fields", "start_year", "end_year",
-            "years", "status", "status_display", "cooperating_countries", "description", "published", "version",
-            "created", "updated", "citations", "activities",
+            "years", "status", "status_display", "status_as_of", "status_reports", "cooperating_countries",
+            "description", "published", "version", "created", "updated", "citations", "activities",
         ]  # fmt: skip
-        read_only_fields = ["version", "created", "updated"]
+        # The status is the latest status report's (POST /api/v1/status-reports/ to add one).
+        read_only_fields = ["status", "version", "created", "updated"]
         extra_kwargs = {"start_year": YEAR_BOUNDS, "end_year": YEAR_BOUNDS}
         list_serializer_class = ProjectListSerializer
 
@@ -293,6 +381,15 @@ class ProjectSerializer(ModelRulesSerializer):
             shown = (key, project_representations(rows=[row], request=request)[0])
             instance.__dict__["_api_representation"] = shown
         return shown[1]
+
+    def to_internal_value(self, data):
+        # The status is read, not written: it may come back as read, but a payload that
+        # asks for another is refused, not ignored (a client would think it was saved).
+        if isinstance(data, dict) and "status" in data:
+            current = self.instance.status if self.instance is not None else Project.Status.NOT_REPORTED
+            if data["status"] != current:
+                raise serializers.ValidationError({"status": [ErrorDetail(STATUS_IS_REPORTED, code="read_only")]})
+        return super().to_internal_value(data)
 
     def validate_partners(self, value):
         if not value:
@@ -340,6 +437,9 @@ class MatrixProjectSerializer(serializers.Serializer):
     end_year = serializers.IntegerField(allow_null=True)
     years = serializers.CharField(help_text="The span as the sources give it, e.g. 2013–2015.")
     status = serializers.ChoiceField(choices=Project.Status.choices)
+    status_as_of = serializers.CharField(
+        allow_null=True, help_text="The date the status is known as of (ISO 8601 to its precision), or null."
+    )
 
 
 class MatrixCellSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ router.register("fields", views.FieldViewSet, basename="field")
 router.register("programs", views.ProgramViewSet, basename="program")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("activities", views.ActivityViewSet, basename="activity")
+router.register("status-reports", views.StatusReportViewSet, basename="statusreport")
 router.register("sources", views.SourceViewSet, basename="source")
 
 urlpatterns = [

@@ -13,7 +13,8 @@ from core.api.queryparams import StrictQueryParamsMixin
 from core.api.renderers import CSVTable, csv_table_response
 from core.api.views import CSVStreamMixin, ETagMixin, TrackerViewSet
 from core.cache.responses import streamed_etag
-from core.spreadsheet import iso_date, names_cell
+from core.dates import iso_date
+from core.spreadsheet import names_cell
 from partners.models import Partner
 from projects.api.serializers import (
     ActivitySerializer,
@@ -23,14 +24,15 @@ from projects.api.serializers import (
     ProgramSerializer,
     ProjectSerializer,
     SourceSerializer,
+    StatusReportSerializer,
     TimelineReportSerializer,
     project_representations,
     project_row,
     project_row_values,
 )
-from projects.filtersets import ActivityFilterSet, ProjectFilterSet, ProjectReportFilterSet
+from projects.filtersets import ActivityFilterSet, ProjectFilterSet, ProjectReportFilterSet, StatusReportFilterSet
 from projects.iati import iati_activities_chunks, iati_errors_document
-from projects.models import PROJECT_CURSOR_KEYS, Activity, Field, Program, Project, Source
+from projects.models import PROJECT_CURSOR_KEYS, Activity, Field, Program, Project, Source, StatusReport
 from projects.selectors import (
     DIMENSIONS,
     ReportError,
@@ -160,6 +162,40 @@ class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewset
             .select_related("project")
             .prefetch_related(citations_prefetch())
         )
+
+
+class StatusReportViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+    """Status reports: where a project stood as of a date (to the precision its source
+    gives), with the citations that say so. A project's `status` is its latest report's;
+    adding, changing or deleting a report changes it. Those of published projects for
+    everyone, of drafts too for staff who may view them."""
+
+    serializer_class = StatusReportSerializer
+    lookup_value_regex = "[0-9]+"
+    filterset_class = StatusReportFilterSet
+    csv_columns = [
+        ("id", lambda r: r.id),
+        ("project", lambda r: r.project.slug),
+        ("project_title", lambda r: r.project.title),
+        ("status", lambda r: r.status),
+        ("status_name", lambda r: r.get_status_display()),
+        ("year", lambda r: r.year),
+        ("month", lambda r: r.month),
+        ("day", lambda r: r.day),
+        ("as_of", lambda r: r.date_display),
+        ("as_of_iso", lambda r: r.date_iso),
+    ]
+
+    def get_queryset(self):
+        return (
+            StatusReport.objects.for_user(self.request.user)
+            .select_related("project", "entered_by")
+            .prefetch_related(citations_prefetch())
+        )
+
+    def perform_create(self, serializer):
+        serializer.validated_data["entered_by"] = self.request.user
+        super().perform_create(serializer)
 
 
 class _ReportSchema(AutoSchema):

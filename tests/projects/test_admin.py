@@ -29,13 +29,17 @@ def _project_post(project, **overrides):
         "fields": [f.pk for f in project.fields.all()],
         "start_year": project.start_year or "",
         "end_year": project.end_year or "",
-        "status": project.status,
         "cooperating_countries": [c.code for c in project.cooperating_countries],
         "description": project.description,
         "published": "on" if project.published else "",
         "loaded_version": project.version,
     }
-    for prefix, related in (("activities", project.activities.all()), ("citations", project.citations.all())):
+    related_rows = (
+        ("status_reports", project.status_reports.all()),
+        ("activities", project.activities.all()),
+        ("citations", project.citations.all()),
+    )
+    for prefix, related in related_rows:
         rows = list(related)
         data.update(
             {
@@ -48,7 +52,18 @@ def _project_post(project, **overrides):
         for i, row in enumerate(rows):
             data[f"{prefix}-{i}-id"] = row.pk
             data[f"{prefix}-{i}-project"] = project.pk
-            if prefix == "activities":
+            data[f"{prefix}-{i}-loaded_version"] = row.version
+            if prefix == "status_reports":
+                data.update(
+                    {
+                        f"{prefix}-{i}-status": row.status,
+                        f"{prefix}-{i}-year": row.year,
+                        f"{prefix}-{i}-month": row.month or "",
+                        f"{prefix}-{i}-day": row.day or "",
+                        f"{prefix}-{i}-note": row.note,
+                    }
+                )
+            elif prefix == "activities":
                 data.update(
                     {
                         f"{prefix}-{i}-title": row.title,

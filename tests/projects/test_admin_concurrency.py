@@ -171,7 +171,9 @@ class TestBulkActionsAndTheChangeForm:
             reverse(CHANGELIST), {"action": "set_status_ongoing", "_selected_action": [draft_project.pk]}
         )
         draft_project.refresh_from_db()
-        assert (draft_project.title, draft_project.status, draft_project.version) == ("Ed's title", "ongoing", 3)
+        # The bulk action adds a status report (the project's own fields, and version, stay).
+        assert (draft_project.title, draft_project.status, draft_project.version) == ("Ed's title", "ongoing", 2)
+        assert draft_project.status_reports.get().entered_by.username == "eve"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -67,7 +67,6 @@ ENDPOINTS = {
             "partners": ["vietnam"],
             "fields": ["ha-dr"],
             "start_year": 2016,
-            "status": "planned",
         },
         # A whole new state for the test project: its 2014 activity must stay inside.
         "update": {
@@ -85,6 +84,11 @@ ENDPOINTS = {
         "detail": lambda d: d["project"].activities.get().pk,
         "create": {"project": "ha-dr-vietnam", "title": "New seminar", "kind": "seminar", "year": 2014},
         "patch": {"description": "Updated"},
+    },
+    "status-reports": {
+        "detail": lambda d: d["project"].status_reports.get().pk,
+        "create": {"project": "ha-dr-vietnam", "status": "ongoing", "year": 2014, "month": 6},
+        "patch": {"note": "Updated"},
     },
 }
 WRITERS = {"editor", "administrator"}
@@ -401,6 +405,7 @@ class TestErrors:
         )
         assert response.status_code == 400
         assert response.json()["errors"][0]["field"] == "status"
+        assert "status report" in response.json()["errors"][0]["detail"]
 
     def test_anonymous_clients_are_throttled_with_retry_after(self, world, monkeypatch):
         from django.core.cache import cache

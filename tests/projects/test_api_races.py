@@ -25,9 +25,13 @@ def _connect():
 def _delete_project(cursor, project_id):
     """Delete a project and what refers to it, in SQL (Django cascades in Python)."""
     activities = "SELECT id FROM projects_activity WHERE project_id = %s"
-    cursor.execute(f"DELETE FROM projects_citation WHERE project_id = %s OR activity_id IN ({activities})",
-                   [project_id, project_id])  # fmt: skip
-    for table in ("projects_activity", "projects_project_partners", "projects_project_fields"):
+    reports = "SELECT id FROM projects_statusreport WHERE project_id = %s"
+    cursor.execute(
+        f"DELETE FROM projects_citation WHERE project_id = %s OR activity_id IN ({activities}) "
+        f"OR status_report_id IN ({reports})",
+        [project_id, project_id, project_id],
+    )
+    for table in ("projects_activity", "projects_statusreport", "projects_project_partners", "projects_project_fields"):
         cursor.execute(f"DELETE FROM {table} WHERE project_id = %s", [project_id])
     cursor.execute("DELETE FROM projects_project WHERE id = %s", [project_id])
 

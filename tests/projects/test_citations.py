@@ -120,7 +120,8 @@ class TestSaving:
         )  # fmt: skip
         response = editor_client.post(reverse("admin:projects_project_change", args=[project.pk]), data)
         assert response.status_code == 200
-        rows = [f.errors for f in response.context["inline_admin_formsets"][1].formset.forms]
+        (citations,) = [i for i in response.context["inline_admin_formsets"] if i.formset.prefix == "citations"]
+        rows = [f.errors for f in citations.formset.forms]
         assert any("excerpt" in errors for errors in rows)
         assert not project.citations.filter(source=on_file).exists()
 
@@ -138,11 +139,13 @@ class TestShown:
         body = client.get(f"/api/v1/projects/{project.slug}/").json()
         assert [c["verified"] for c in body["citations"]] == [False]
         page = client.get(project.get_absolute_url()).content.decode()
-        assert page.count('class="note citation-unverified"') == 2  # the project's and its activity's
+        # The project's, its activity's and its status report's.
+        assert page.count('class="note citation-unverified"') == 3
 
     def test_a_verified_citation_carries_no_warning(self, client, on_file, project):
         project.citations.all().delete()
         project.activities.all().delete()
+        project.status_reports.all().delete()
         Citation.objects.create(source=on_file, section=SECTION, excerpt=EXCERPT, project=project)
         assert client.get(f"/api/v1/projects/{project.slug}/").json()["citations"][0]["verified"] is True
         assert "citation-unverified" not in client.get(project.get_absolute_url()).content.decode()
@@ -152,7 +155,9 @@ class TestShown:
         assert response.status_code == 200
         assert (
             response.context["cl"].result_count
-            == project.citations.count() + Citation.objects.filter(activity__project=project).count()
+            == project.citations.count()
+            + Citation.objects.filter(activity__project=project).count()
+            + Citation.objects.filter(status_report__project=project).count()
         )
 
 

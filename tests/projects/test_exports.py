@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from core.spreadsheet import BOM, TRIGGERS, iso_date, names_cell, neutralise, restore
+from core.dates import iso_date
+from core.spreadsheet import BOM, TRIGGERS, names_cell, neutralise, restore
 from partners.models import Partner
 from projects.models import Activity, Project
 

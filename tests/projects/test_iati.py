@@ -26,7 +26,7 @@ from lxml import etree
 
 from partners.models import Partner
 from projects.iati import TRACKER_NS, iati_activities_document
-from projects.models import Field, Program, Project
+from projects.models import Field, Program, Project, StatusReport
 
 pytestmark = pytest.mark.django_db
 
@@ -108,13 +108,15 @@ def test_the_seed_data_exports_as_a_valid_iati_203_document(anonymous_client):
     document = fetch(anonymous_client)
     assert_valid(document)
     exported = activities(document)
-    public = Project.objects.public()
+    # A project with no status report is left out: IATI has no status for "not known".
+    public = Project.objects.public().exclude(status=Project.Status.NOT_REPORTED)
+    assert public.count() < Project.objects.public().count()
     dateless = set(public.filter(start_year__isnull=True, end_year__isnull=True).values_list("slug", flat=True))
     assert set(exported) == {
         identifier(slug) for slug in public.exclude(slug__in=dateless).values_list("slug", flat=True)
     }
     assert sorted(omitted(document)) == sorted(dateless)
-    assert len(exported) + len(dateless) == public.count() == 45
+    assert len(exported) + len(dateless) == public.count() == 31  # of 45: 14 have no status report
 
 
 def test_the_test_data_exports_as_a_valid_iati_203_document(anonymous_client, world):
@@ -197,6 +199,7 @@ def test_planned_and_not_yet_reached_dates_are_planned(world):
         slug="future-plan", title="Future plan", program=program, start_year=2030, end_year=2032, published=True
     )
     planned.partners.add(partner)
+    StatusReport.objects.create(project=planned, status="planned", year=2015, month=5)
     document = etree.fromstring(
         iati_activities_document(
             projects=Project.objects.all(),
@@ -348,6 +351,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_projects(anonymous_cli
         )
         project.partners.set(partners)
         project.fields.set(fields)
+        StatusReport.objects.create(project=project, status="ongoing", year=2015)
     many_queries, many = _count_queries(anonymous_client)
     assert (few, many) == (4, 34)
     # the data version (for the ETag), the projects, their partners, their fields
@@ -385,3 +389,13 @@ def test_a_bad_reporting_organisation_reference_names_the_variable(value):
     result = _settings({"IATI_REPORTING_ORG_REF": value}, "'started'")
     assert result.returncode != 0
     assert "IATI_REPORTING_ORG_REF must be an organisation identifier" in result.stderr
+
+
+def test_the_status_and_its_date_come_from_the_latest_report(anonymous_client, project):
+    document = fetch(anonymous_client)
+    activity = activities(document)[identifier(project.slug)]
+    assert activity.find("activity-status").get("code") == "3"  # completed, as of 2015
+    other = [d.find("narrative").text for d in activity.findall("description") if d.get("type") == "4"]
+    assert other == ["Status: Completed, as of 2015 (its latest status report)."]
+    project.status_reports.all().delete()
+    assert identifier(project.slug) not in activities(fetch(anonymous_client))
