@@ -273,6 +273,12 @@ class Project(TimestampedModel, VersionedModel):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # A save writes the status columns as this copy holds them (a revert's copy holds
+        # those of its version): they are set back to the latest report's.
+        self.refresh_status()
+
     def get_absolute_url(self):
         return reverse("projects:project-detail", kwargs={"slug": self.slug})
 
@@ -371,6 +377,8 @@ class Project(TimestampedModel, VersionedModel):
         there is none); stored without a save of the project (its version and history are
         its own fields', the report has its own)."""
         values = _status_values(self.status_reports.order_by(*STATUS_REPORT_LATEST_FIRST).first())
+        if all(getattr(self, name) == value for name, value in values.items()):
+            return
         for name, value in values.items():
             setattr(self, name, value)
         Project.objects.filter(pk=self.pk).update(**values)

@@ -288,17 +288,20 @@ def draft_project(db, program, field, partner):
 
 
 def make_project(slug, title, program, partners, fields, start, end, status="completed", published=True, **extra):
-    """A project with its partners and fields, for the tests' small worlds."""
+    """A project with its partners and fields, for the tests' small worlds; its status a
+    status report's, as of its end year (else its start year, else 2015)."""
     project = Project.objects.create(
         slug=slug,
         title=title,
         program=program,
         start_year=start,
         end_year=end,
-        status=status,
         published=published,
         **extra,
     )
     project.partners.set(partners)
     project.fields.set(fields)
+    if status != Project.Status.NOT_REPORTED:
+        StatusReport.objects.create(project=project, status=status, year=end or start or 2015)
+        project.refresh_from_db()
     return project

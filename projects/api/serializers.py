@@ -113,7 +113,12 @@ class StatusReportSerializer(ModelRulesSerializer):
     precision = serializers.CharField(read_only=True)
     as_of = serializers.CharField(source="date_iso", read_only=True)
     as_of_display = serializers.CharField(source="date_display", read_only=True)
-    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    entered_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The username of whoever entered the report; null for the seed data or a user since removed.",
+    )
     citations = CitationSerializer(many=True, read_only=True)
 
     class Meta:

@@ -140,7 +140,8 @@ def test_what_this_suite_found_is_a_form_error_not_a_server_error(editor_client,
     if name != "project":
         response = fuzz_request(editor_client, "admin-form Project found", "POST", project_url, body=form_body(data))
         assert response.status_code == 200
-        assert name in response.context["inline_admin_formsets"][0].formset.errors[0]
+        (activities,) = [i for i in response.context["inline_admin_formsets"] if i.formset.prefix == "activities"]
+        assert name in activities.formset.errors[0]
     assert changed_tables(before, db_snapshot()) == []
 
 

@@ -192,7 +192,15 @@ class TestOneRepresentation:
                     shown.add(key)
             if body["citations"]:
                 assert list(body["citations"][0]["source"]) == list(keys(components["SourceRef"]))
-        assert shown == {"program", "partners", "fields", "cooperating_countries", "citations", "activities"}
+        assert shown == {
+            "program",
+            "partners",
+            "fields",
+            "cooperating_countries",
+            "citations",
+            "activities",
+            "status_reports",
+        }
 
     def test_a_filtered_second_page_has_the_links_and_the_rows_of_the_detail(self, world, source):
         _rich(world, source)

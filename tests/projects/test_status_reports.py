@@ -202,3 +202,18 @@ class TestImports:
         )
         errors = preview.context["result"].invalid_rows[0].field_specific_errors
         assert "status" in errors and "finished" in errors["status"][0]
+
+
+def test_a_revert_keeps_the_status_its_reports_give(editor_client, project):
+    """A project's history holds the status columns as they were; reverting the project
+    to a version written before a later report leaves the status the latest report's."""
+    from tests.projects.test_revert_children import _revert, _version
+
+    version = _version(editor_client, project, "HA/DR for Vietnam, renamed")
+    StatusReport.objects.create(project=project, status="suspended", year=2016)
+    version.status = "ongoing"  # what a history entry of another time might hold
+    version.save()
+    _revert(editor_client, project, version)
+    project.refresh_from_db()
+    # The revert takes the report added since away with the rest of its children.
+    assert (project.title, project.status, project.status_as_of) == ("HA/DR for Vietnam, renamed", "completed", "2015")
