@@ -166,6 +166,10 @@ _SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "Dummy
 API_RESPONSE_CACHE = _env_bool("API_RESPONSE_CACHE", _SHARED_CACHE)
 API_COUNT_CACHE = _env_bool("API_COUNT_CACHE", _SHARED_CACHE)
 API_CACHE_SECONDS = _env_int("API_CACHE_SECONDS", 600, 1)
+# The release's name (a deploy's commit, say), joined to every cache key and streamed
+# ETag so a new release starts from fresh entries; empty: a digest of the code
+# (core/release.py).
+TRACKER_RELEASE = env.str("TRACKER_RELEASE", default="")
 # Each app process keeps its own copy of the response cache's entries, up to this many
 # bytes of bodies, and learns of data version changes from Redis (core/cache/front.py).
 API_FRONT_CACHE_BYTES = _env_int("API_FRONT_CACHE_BYTES", 16 * 1024 * 1024, 0)

@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from core.cache import health as cachehealth
 from core.cache.version import VERSION_KEY, committed_version, floor
+from core.release import release
 
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
 # Where the WSGI front leaves the data version it looked up under, for the middleware.
@@ -55,8 +56,9 @@ def cacheable(meta) -> bool:
 
 
 def key_prefix(version: int) -> str:
-    """The `key_prefix` of Django's cache-key helpers for a data version."""
-    return f"tracker-api.{version}"
+    """The `key_prefix` of Django's cache-key helpers for a data version, in this release
+    (core.release: a deploy that changes answers starts from fresh entries)."""
+    return f"tracker-api.{release()}.{version}"
 
 
 _locale = LocaleMiddleware(lambda request: None)
@@ -244,15 +246,16 @@ def streamed_etag(request, *, weak=False) -> str:
     """The strong ETag of an answer too long to hold before sending (a list's CSV, the IATI
     document): a digest of what decides its bytes, not of the bytes. The data version the
     database last handed out moves on every committed write, so a change to any record
-    shown gives a new tag; the request's path and query, the Accept header, the language
-    and the user (the drafts they may see) decide the rest. Deterministic: the same
+    shown gives a new tag, as does a new release (core.release); the request's path and
+    query, the Accept header, the language and the user (the drafts they may see) decide
+    the rest. Deterministic: the same
     version and request give the same bytes (every export is in a stated order); `weak`
     where they give the same content but not the same bytes (the IATI document's
     generated-datetime), so If-Match never takes it (RFC 9110, 8.8.1)."""
     user = getattr(request, "user", None)
     who = f"user:{user.pk}" if user is not None and user.is_authenticated else "anonymous"
-    parts = [str(committed_version()), request.get_full_path(), request.headers.get("Accept", ""),
-             translation.get_language() or "", who]  # fmt: skip
+    parts = [release(), str(committed_version()), request.get_full_path(),
+             request.headers.get("Accept", ""), translation.get_language() or "", who]  # fmt: skip
     etag = body_etag("\n".join(parts).encode("utf-8", "surrogateescape"))
     return f"W/{etag}" if weak else etag
 
