@@ -104,6 +104,23 @@ def _date(year, month, day):
     return f"{day} {calendar.month_name[month]} {year}"
 
 
+def _cited(cur, column, ids):
+    """The citations of the records `ids` (by the citation's foreign key `column`), as the
+    API shows them, by record."""
+    cur.execute(
+        f"SELECT c.{column}, s.slug, s.title, s.year, c.section, c.excerpt, c.verified FROM projects_citation c "
+        f"JOIN projects_source s ON s.id = c.source_id WHERE c.{column} = ANY(%s) ORDER BY s.year, s.title, c.id",
+        [ids],
+    )
+    lists = {}
+    for oid, slug, title, year, section, excerpt, verified in cur:
+        lists.setdefault(oid, []).append(
+            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
+             "verified": bool(verified)}
+        )  # fmt: skip
+    return lists
+
+
 def _iso_date(year, month, day):
     if month is None:
         return f"{year:04d}"
@@ -152,7 +169,7 @@ def projects(environ):
     )
     by_id = {r[0]: r for r in cur.fetchall()}
     rows = [by_id[pk] for pk in ids]
-    partners, fields, activities, citations = {}, {}, {}, {}
+    partners, fields, activities = {}, {}, {}
     cur.execute(
         "SELECT pp.project_id, pa.slug, pa.name, pa.name_ja, pa.country FROM partners_partner pa "
         "JOIN projects_project_partners pp ON pa.id = pp.partner_id WHERE pp.project_id = ANY(%s) ORDER BY pa.name",
@@ -179,34 +196,15 @@ def projects(environ):
             {"id": aid, "url": f"{host}/api/v1/activities/{aid}/", "title": title, "kind": kind, "year": year,
              "month": month, "day": day, "date_display": _date(year, month, day)}
         )  # fmt: skip
-    cur.execute(
-        "SELECT c.project_id, s.slug, s.title, s.year, c.section, c.excerpt, c.verified FROM projects_citation c "
-        "JOIN projects_source s ON s.id = c.source_id WHERE c.project_id = ANY(%s) ORDER BY s.year, s.title, c.id",
-        [ids],
-    )
-    for pid, slug, title, year, section, excerpt, verified in cur:
-        citations.setdefault(pid, []).append(
-            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
-             "verified": bool(verified)}
-        )  # fmt: skip
-    reports, report_citations = {}, {}
+    citations = _cited(cur, "project_id", ids)
+    reports = {}
     cur.execute(
         "SELECT project_id, id, slug, status, year, month, day FROM projects_statusreport "
         "WHERE project_id = ANY(%s) ORDER BY project_id, year, month NULLS FIRST, day NULLS FIRST, id",
         [ids],
     )
     report_rows = cur.fetchall()
-    cur.execute(
-        "SELECT c.status_report_id, s.slug, s.title, s.year, c.section, c.excerpt, c.verified "
-        "FROM projects_citation c JOIN projects_source s ON s.id = c.source_id "
-        "WHERE c.status_report_id = ANY(%s) ORDER BY s.year, s.title, c.id",
-        [[r[1] for r in report_rows]],
-    )
-    for rid, slug, title, year, section, excerpt, verified in cur:
-        report_citations.setdefault(rid, []).append(
-            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
-             "verified": bool(verified)}
-        )  # fmt: skip
+    report_citations = _cited(cur, "status_report_id", [r[1] for r in report_rows])
     for pid, rid, slug, status, year, month, day in report_rows:
         reports.setdefault(pid, []).append(
             {"slug": slug, "status": status, "status_display": names["status"][status],

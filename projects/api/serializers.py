@@ -206,16 +206,22 @@ def _activities_of(ids, context):
     return lists
 
 
-def _citations_of(ids, context):
+def _cited(owner, ids):
+    """The citations of the records `ids` that they support through the foreign key
+    `owner` ("project", "status_report"), as the representation shows them, by record."""
     lists = defaultdict(list)
-    for pid, slug, title, year, section, excerpt, verified in Citation.objects.filter(project__in=ids).values_list(
-        "project", "source__slug", "source__title", "source__year", "section", "excerpt", "verified"
-    ):
-        lists[pid].append(
+    for oid, slug, title, year, section, excerpt, verified in Citation.objects.filter(
+        **{f"{owner}__in": ids}
+    ).values_list(owner, "source__slug", "source__title", "source__year", "section", "excerpt", "verified"):
+        lists[oid].append(
             {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
              "verified": verified}
         )  # fmt: skip
     return lists
+
+
+def _citations_of(ids, context):
+    return _cited("project", ids)
 
 
 def _status_reports_of(ids, context):
@@ -223,14 +229,7 @@ def _status_reports_of(ids, context):
     lists = defaultdict(list)
     reports = StatusReport.objects.filter(project__in=ids).order_by("project", *StatusReport._meta.ordering[1:])
     rows = list(reports.values_list("project", "id", "slug", "status", "year", "month", "day"))
-    cited = defaultdict(list)
-    for rid, slug, title, year, section, excerpt, verified in Citation.objects.filter(
-        status_report__in=[row[1] for row in rows]
-    ).values_list("status_report", "source__slug", "source__title", "source__year", "section", "excerpt", "verified"):
-        cited[rid].append(
-            {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
-             "verified": verified}
-        )  # fmt: skip
+    cited = _cited("status_report", [row[1] for row in rows])
     for pid, rid, slug, status, year, month, day in rows:
         lists[pid].append(
             {"slug": slug, "status": status, "status_display": context.statuses[status],
