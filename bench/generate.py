@@ -175,6 +175,14 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
         _copy(cur, "projects_activity",
               ["id", "project_id", "title", "slug", "kind", "year", "month", "day", "location",
                "location_country", "description", "created", "updated", "version"], activity_rows())  # fmt: skip
+        # What Project.refresh_latest_of() keeps: the latest evidence year (an activity or
+        # a status report; the generated data cites no source); the database computes
+        # active_until from it.
+        cur.execute(
+            "UPDATE projects_project p SET evidence_year = e.y FROM (SELECT project_id, MAX(y) y FROM "
+            "(SELECT project_id, year y FROM projects_activity UNION ALL "
+            "SELECT project_id, year FROM projects_statusreport) a GROUP BY project_id) e WHERE e.project_id = p.id"
+        )
 
         for table in ["partners_partner", "projects_field", "projects_program", "projects_project",
                       "projects_activity", "projects_statusreport", "projects_project_partners",

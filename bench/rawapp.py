@@ -19,7 +19,6 @@ JSON is the same, byte for byte.
 import calendar
 import json
 import os
-from datetime import UTC, datetime
 from urllib import parse
 
 import psycopg
@@ -77,7 +76,7 @@ def _where(params, cur):
         args.append([row[0] for row in cur.fetchall()])
     if params.get("year"):
         year = int(params["year"][0])
-        clauses.append("COALESCE(p.end_year, 32767) >= %s AND p.start_year <= %s")
+        clauses.append("p.active_until >= %s AND p.start_year <= %s")
         args += [year, year]
     q = params.get("q", [""])[0].strip()
     if q:
@@ -163,7 +162,7 @@ def projects(environ):
     cur.execute(
         "SELECT p.id, p.slug, p.title, pr.slug, pr.name, p.start_year, p.end_year, p.status, p.status_year, "
         "p.status_month, p.status_day, p.cooperating_countries, p.description, p.published, p.version, p.created, "
-        "p.updated "
+        "p.updated, p.active_until "
         "FROM projects_project p JOIN projects_program pr ON pr.id = p.program_id WHERE p.id = ANY(%s)",
         [ids],
     )
@@ -213,7 +212,7 @@ def projects(environ):
         )  # fmt: skip
     results = []
     for pid, slug, title, program_slug, program_name, start, end, status, status_year, status_month, status_day, \
-            coop, description, published, version, created, updated in rows:  # fmt: skip
+            coop, description, published, version, created, updated, active_until in rows:  # fmt: skip
         codes = [c for c in coop.split(",") if c]
         results.append(
             {
@@ -227,6 +226,7 @@ def projects(environ):
                 "start_year": start,
                 "end_year": end,
                 "years": _years(start, end),
+                "active_until": active_until,
                 "status": status,
                 "status_display": names["status"][status],
                 "status_as_of": _iso_date(status_year, status_month, status_day) if status_year else None,
@@ -256,19 +256,10 @@ def counts(environ):
     (COUNT(*): a project has a field once and a year once, so no DISTINCT is needed)."""
     cur = _cursor()
     cur.execute(
-        "SELECT MIN(start_year), GREATEST(MAX(end_year), MAX(start_year)), "
-        "bool_or(end_year IS NULL AND start_year IS NOT NULL) FROM projects_project p WHERE p.published"
-    )
-    first, last, open_ended = cur.fetchone()
-    if open_ended:
-        last = max(last, datetime.now(UTC).year)
-    cur.execute(
         "SELECT f.slug, f.name, y, COUNT(*) FROM projects_project p "
         "JOIN projects_project_fields pf ON pf.project_id = p.id JOIN projects_field f ON f.id = pf.field_id "
-        "CROSS JOIN LATERAL generate_series(p.start_year::int, "
-        "COALESCE(p.end_year::int, GREATEST(%s, p.start_year::int))) y "
-        "WHERE p.published AND p.start_year IS NOT NULL GROUP BY f.slug, f.name, y",
-        [last],
+        "CROSS JOIN LATERAL generate_series(p.start_year::int, p.active_until::int) y "
+        "WHERE p.published AND p.start_year IS NOT NULL GROUP BY f.slug, f.name, y"
     )
     rows = sorted(cur.fetchall(), key=lambda r: (r[0], str(r[2])))
     results = [{"field": s, "field_name": n, "year": y, "year_name": str(y), "count": c} for s, n, y, c in rows]

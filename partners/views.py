@@ -1,7 +1,6 @@
 """Public pages of partners. Every view starts from Partner.objects.public()."""
 
 from django.db.models import Count, Prefetch
-from django.utils import timezone
 from django.views.generic import DetailView, TemplateView
 
 from core.i18n import localname
@@ -112,18 +111,20 @@ class PartnerDetailView(DetailView):
 
     @staticmethod
     def years_grid(projects):
-        """The years the partner's projects span, and for each project whether it was
-        active in each (open-ended projects run to this year)."""
-        dated = [p for p in projects if p.start_year is not None]
+        """The years the partner's projects count as active in, and for each project
+        whether it was active in each (to its end year, or an open-ended project's latest
+        evidence: Project.active_until)."""
+        dated = [p for p in projects if p.start_year is not None and p.active_until is not None]
         if not dated:
             return [], []
-        this_year = timezone.now().year
-        first = min(p.start_year for p in dated)
-        last = max(max(p.end_year or max(this_year, p.start_year), p.start_year) for p in dated)
-        years = list(range(first, last + 1))
+        years = list(range(min(p.start_year for p in dated), max(p.active_until for p in dated) + 1))
         rows = []
         for project in projects:
-            start = project.start_year
-            end = project.end_year if project.end_year is not None else max(this_year, start or this_year)
-            rows.append({"project": project, "cells": [start is not None and start <= y <= end for y in years]})
+            start, until = project.start_year, project.active_until
+            rows.append(
+                {
+                    "project": project,
+                    "cells": [start is not None and until is not None and start <= y <= until for y in years],
+                }
+            )
         return years, rows

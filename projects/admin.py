@@ -71,7 +71,8 @@ class ActiveInYearFilter(admin.SimpleListFilter):
             decade = int(self.value())
         except ValueError:
             return queryset.none()
-        return queryset.filter(Q(end_year__isnull=True) | Q(end_year__gte=decade), start_year__lte=decade + 9)
+        # Active in some year of the decade, by the one rule (Project.active_until).
+        return queryset.filter(active_until__gte=decade, start_year__lte=decade + 9)
 
 
 def _set_status_action(status):

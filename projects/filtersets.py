@@ -60,7 +60,14 @@ class ProjectFilterSet(TrackerFilterSet):
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
     status = ChoicesFilter(choices=Project.Status.choices, label=_("Status"))
-    year = YearFilter(method="filter_year", label=_("Active in year"))
+    year = YearFilter(
+        method="filter_year",
+        label=_("Active in year"),
+        help_text=_(
+            "Projects active in this year: start year <= year <= active_until (the end year, or for an "
+            "open-ended project the year of its latest evidence: a status report, an activity or a cited source)."
+        ),
+    )
     status_as_of_min = YearFilter(
         field_name="status_year", lookup_expr="gte", label=_("Status known as of a year in or after")
     )

@@ -1,9 +1,10 @@
+from collections import defaultdict
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models import Case, F, Max, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -36,9 +37,17 @@ PROJECT_CURSOR_KEYS = (
     F("id"),
 )
 
-# A project's last year for the "active in" filter: open-ended (no end year) counts as
-# 32767, past any year, so the test is one comparison an index can hold.
-END_YEAR_OR_OPEN = Coalesce("end_year", Value(32767), output_field=models.IntegerField())
+
+# The last year a project counts as active in (Project.active_until): its end year; for an
+# open-ended project the year of its latest evidence, never before its start; none without
+# a start year. This one rule is what "active in a year" means on every page, report and
+# API answer (README, "The data model"); project_active_until() is the same in Python.
+ACTIVE_UNTIL = Case(
+    When(start_year__isnull=True, then=Value(None)),
+    When(end_year__isnull=False, then=F("end_year")),
+    default=Greatest(F("start_year"), Coalesce(F("evidence_year"), F("start_year"))),
+    output_field=models.IntegerField(null=True),
+)
 
 
 class Field(ReferenceModel, VersionedModel):
@@ -172,10 +181,11 @@ class ProjectQuerySet(PublishableQuerySet):
     """Published projects for everyone, drafts too for staff; and the years they run."""
 
     def active_in(self, year):
-        """Projects running in the given year: start <= year <= end, or open-ended.
+        """Projects active in the given year: start year <= year <= active_until (the end
+        year, or for an open-ended project the year of its latest evidence).
 
         A project whose start year the sources do not state is not counted in any year."""
-        return self.filter(GreaterThanOrEqual(END_YEAR_OR_OPEN, year), start_year__lte=year)
+        return self.filter(active_until__gte=year, start_year__lte=year)
 
 
 class Project(TimestampedModel, VersionedModel):
@@ -206,7 +216,7 @@ class Project(TimestampedModel, VersionedModel):
     end_year = models.PositiveSmallIntegerField(
         _("end year"), null=True, blank=True, help_text=_("Leave empty while the project has no set end.")
     )
-    # The project's latest status report (StatusReport), kept here by refresh_status() so
+    # The project's latest status report (StatusReport), kept here by refresh_latest() so
     # lists, filters and reports read one row: its status and the date it is known as of.
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.NOT_REPORTED, editable=False
@@ -214,6 +224,18 @@ class Project(TimestampedModel, VersionedModel):
     status_year = models.PositiveSmallIntegerField(_("status as of (year)"), null=True, editable=False)
     status_month = models.PositiveSmallIntegerField(_("status as of (month)"), null=True, editable=False)
     status_day = models.PositiveSmallIntegerField(_("status as of (day)"), null=True, editable=False)
+    # The year of the latest evidence (status report, activity, or the publication of a
+    # cited source), kept by refresh_latest(); and the last year the project counts as
+    # active in, which the database computes from the years on every write, however made
+    # (ACTIVE_UNTIL: its end year, or for an open-ended project that evidence year), so
+    # "active in" is one indexed comparison that cannot go stale.
+    evidence_year = models.PositiveSmallIntegerField(_("latest evidence (year)"), null=True, editable=False)
+    active_until = models.GeneratedField(
+        expression=ACTIVE_UNTIL,
+        output_field=models.IntegerField(null=True),
+        db_persist=True,
+        verbose_name=_("counted as active until"),
+    )
     cooperating_countries = CountryField(
         _("co-operating countries"),
         multiple=True,
@@ -231,7 +253,8 @@ class Project(TimestampedModel, VersionedModel):
     field_ids = LinkIdsField()
 
     history = HistoricalRecords(
-        m2m_fields=[partners, fields], excluded_fields=["search_document", "partner_ids", "field_ids"]
+        m2m_fields=[partners, fields],
+        excluded_fields=["search_document", "partner_ids", "field_ids", "evidence_year", "active_until"],
     )
     objects = SlugManager.from_queryset(ProjectQuerySet)()
 
@@ -241,16 +264,14 @@ class Project(TimestampedModel, VersionedModel):
         verbose_name_plural = _("projects")
         indexes = [
             models.Index(fields=["status"], name="projects_project_status_idx"),
-            models.Index(fields=["start_year", "end_year"], name="projects_project_years_idx"),
+            models.Index(fields=["start_year", "active_until"], name="projects_project_years_idx"),
             models.Index(fields=["published", "start_year"], name="projects_project_pub_start_idx"),
             # Every ordering the lists offer, so a page is read in order rather than sorted.
             models.Index(fields=["start_year", "title", "id"], name="projects_project_order_idx"),
             # The public default order with the "active in" test inside the index: a filtered
             # page skips the projects of other years without reading their rows.
             models.Index(
-                "start_year",
-                "title",
-                END_YEAR_OR_OPEN,
+                fields=["start_year", "title", "active_until"],
                 name="projects_project_active_idx",
                 condition=Q(published=True),
             ),
@@ -276,8 +297,8 @@ class Project(TimestampedModel, VersionedModel):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         # A save writes the status columns as this copy holds them (a revert's copy holds
-        # those of its version): they are set back to the latest report's.
-        self.refresh_status()
+        # those of its version): they are set back to the latest report's and evidence's.
+        self.refresh_latest()
 
     def get_absolute_url(self):
         return reverse("projects:project-detail", kwargs={"slug": self.slug})
@@ -346,50 +367,97 @@ class Project(TimestampedModel, VersionedModel):
         }
 
     @classmethod
-    def refresh_statuses(cls, ids, using=None):
-        """refresh_status() for many projects at once: one query for their reports, one
-        update per project whose status changed (a bulk import's)."""
+    def refresh_latest_of(cls, ids, using=None):
+        """refresh_latest() for many projects at once (a bulk import's, a source's new
+        year): a few queries for all of them, one update per project that changed."""
+        ids = list(ids)
+        if not ids:
+            return 0
         latest = {}
         reports = (
             StatusReport.objects.using(using).filter(project__in=ids).order_by("project", *STATUS_REPORT_LATEST_FIRST)
         )
         for report in reports.only("project_id", "status", "year", "month", "day"):
             latest.setdefault(report.project_id, report)
+        evidence = _evidence_years(ids, using)
+        fields = ["status", "status_year", "status_month", "status_day", "evidence_year"]
         changed = []
-        for project in (
-            cls.objects.using(using)
-            .filter(pk__in=ids)
-            .only("pk", "status", "status_year", "status_month", "status_day")
-        ):
-            report = latest.get(project.pk)
-            values = _status_values(report)
+        for project in cls.objects.using(using).filter(pk__in=ids).only("pk", *fields):
+            values = _latest_values(latest.get(project.pk), evidence.get(project.pk))
             if any(getattr(project, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(project, name, value)
                 changed.append(project)
         if changed:
-            cls.objects.using(using).bulk_update(changed, ["status", "status_year", "status_month", "status_day"])
+            cls.objects.using(using).bulk_update(changed, fields, batch_size=500)
             data_changed(using=using)
         return len(changed)
 
-    def refresh_status(self):
+    def refresh_latest(self):
         """Take the status and its date from the latest status report ("not reported" when
-        there is none); stored without a save of the project (its version and history are
-        its own fields', the report has its own)."""
-        values = _status_values(self.status_reports.order_by(*STATUS_REPORT_LATEST_FIRST).first())
+        there is none), and the year of the latest evidence; stored without a save of the
+        project (its version and history are its own fields', the evidence has its own)."""
+        if self.pk is None:
+            return
+        using = self._state.db
+        report = self.status_reports.order_by(*STATUS_REPORT_LATEST_FIRST).first()
+        values = _latest_values(report, _evidence_years([self.pk], using).get(self.pk))
         if all(getattr(self, name) == value for name, value in values.items()):
             return
         for name, value in values.items():
             setattr(self, name, value)
-        Project.objects.filter(pk=self.pk).update(**values)
-        data_changed()
+        Project.objects.using(using).filter(pk=self.pk).update(**values)
+        self.active_until = project_active_until(self.start_year, self.end_year, self.evidence_year)
+        data_changed(using=using)
 
 
-def _status_values(report):
-    """A project's status columns as its latest report (or None) gives them."""
-    if report is None:
-        return {"status": Project.Status.NOT_REPORTED, "status_year": None, "status_month": None, "status_day": None}
-    return {"status": report.status, "status_year": report.year, "status_month": report.month, "status_day": report.day}
+def _evidence_years(ids, using=None) -> dict[int, int]:
+    """The year of each project's latest evidence: its latest status report or activity,
+    or the publication year of the latest source any of its citations (its own, its
+    activities' and its reports') comes from."""
+    years = defaultdict(int)
+    sources = [
+        StatusReport.objects.filter(project__in=ids).values("project_id").annotate(y=Max("year")),
+        Activity.objects.filter(project__in=ids).values("project_id").annotate(y=Max("year")),
+    ]
+    for path in ("project_id", "activity__project_id", "status_report__project_id"):
+        sources.append(
+            Citation.objects.filter(**{f"{path}__in": ids})
+            .values(project_ref=F(path))
+            .annotate(y=Max("source__year"))
+            .values("project_ref", "y")
+        )
+    for query in sources:
+        for row in query.using(using).order_by():
+            pid = row.get("project_id", row.get("project_ref"))
+            if row["y"] is not None and row["y"] > years[pid]:
+                years[pid] = row["y"]
+    return dict(years)
+
+
+def project_active_until(start_year, end_year, evidence_year):
+    """ACTIVE_UNTIL in Python: what the database computes into Project.active_until, for a
+    copy in memory after its evidence year changed."""
+    if start_year is None:
+        return None
+    if end_year is not None:
+        return end_year
+    return max(start_year, evidence_year or start_year)
+
+
+def _latest_values(report, evidence_year):
+    """A project's kept columns as its latest report (or None) and evidence give them."""
+    status = (
+        {"status": Project.Status.NOT_REPORTED, "status_year": None, "status_month": None, "status_day": None}
+        if report is None
+        else {
+            "status": report.status,
+            "status_year": report.year,
+            "status_month": report.month,
+            "status_day": report.day,
+        }
+    )
+    return {**status, "evidence_year": evidence_year}
 
 
 class ProjectPartQuerySet(PublishableQuerySet):

@@ -99,12 +99,15 @@ class ProjectResource(VersionCheckedResource):
 
     def after_write(self, batch, *, created):
         """The status reports the file's status cells asked for (import_field), in bulk:
-        one insert, their history, and the projects' statuses refreshed together."""
+        one insert, their history, and the projects' statuses (and the years they count in)
+        refreshed together."""
         super().after_write(batch, created=created)
+        using = self.get_db_connection_name()
         asked = [(p, p._asked_status) for p in batch if getattr(p, "_asked_status", None)]
         if not asked:
+            # Written without save(): the years a project counts in follow its new years.
+            Project.refresh_latest_of([p.pk for p in batch], using=using)
             return
-        using = self.get_db_connection_name()
         today = timezone.localdate()
         taken = set(
             StatusReport.objects.using(using)
@@ -128,7 +131,7 @@ class ProjectResource(VersionCheckedResource):
         StatusReport.history.bulk_history_create(
             reports, default_user=self._user, default_change_reason="Status set by a spreadsheet import"
         )
-        Project.refresh_statuses([p.pk for p, _ in asked], using=using)
+        Project.refresh_latest_of([p.pk for p in batch], using=using)
 
     def before_write(self, batch, *, created):
         for project in batch:

@@ -9,7 +9,6 @@ from collections import defaultdict
 
 from django.db import connections
 from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
-from django.utils import timezone
 from django_countries import countries
 
 from core.dates import iso_date
@@ -58,28 +57,20 @@ def report_parse_group_by(raw: str | None) -> list[str]:
 
 
 def report_year_range(projects: QuerySet) -> tuple[int, int] | None:
-    """The years the projects cover; open-ended projects run to this year (or their
-    latest stated year)."""
-    bounds = projects.aggregate(first=Min("start_year"), last_end=Max("end_year"), last_start=Max("start_year"))
-    if bounds["first"] is None:
+    """The years the projects count as active in: from the earliest start to the latest
+    `active_until` (an end year, or an open-ended project's latest evidence)."""
+    bounds = projects.aggregate(first=Min("start_year"), last=Max("active_until"))
+    if bounds["first"] is None or bounds["last"] is None:
         return None
-    last = max(y for y in (bounds["last_end"], bounds["last_start"]) if y is not None)
-    if projects.filter(end_year__isnull=True, start_year__isnull=False).exists():
-        last = max(last, timezone.now().year)
-    return bounds["first"], last
+    return bounds["first"], bounds["last"]
 
 
 def _project_years(projects: QuerySet):
-    span = report_year_range(projects)
-    if span is None:
-        return {}
-    _, last = span
-    years = {}
-    for pk, start, end in projects.values_list("pk", "start_year", "end_year"):
-        if start is None:
-            continue
-        years[pk] = range(start, (end if end is not None else max(last, start)) + 1)
-    return years
+    return {
+        pk: range(start, until + 1)
+        for pk, start, until in projects.values_list("pk", "start_year", "active_until")
+        if start is not None and until is not None
+    }
 
 
 def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet | None = None) -> list[dict]:
@@ -98,7 +89,7 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
         if year_span is None:
             return []
     connection = connections[projects.db]
-    columns_needed = ("id", "program_id", "status", "start_year", "end_year")
+    columns_needed = ("id", "program_id", "status", "start_year", "active_until")
     inner, inner_params = projects.values(*columns_needed).query.sql_with_params()
     qn = connection.ops.quote_name
     cte, cte_params, joins, join_params, columns, conditions, condition_params = "", [], [], [], [], [], []
@@ -151,7 +142,7 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
         elif dim == "year":
             first, last = year_span
             years = years_series(
-                connection, alias=alias, start="p.start_year", end="p.end_year", first=first, last=last
+                connection, alias=alias, start="p.start_year", end="p.active_until", first=first, last=last
             )
             cte, cte_params = years.with_sql, years.with_params
             joins.append(years.join_sql)

@@ -287,9 +287,11 @@ def draft_project(db, program, field, partner):
     return project
 
 
-def make_project(slug, title, program, partners, fields, start, end, status="completed", published=True, **extra):
+def make_project(
+    slug, title, program, partners, fields, start, end, status="completed", published=True, as_of=None, **extra
+):
     """A project with its partners and fields, for the tests' small worlds; its status a
-    status report's, as of its end year (else its start year, else 2015)."""
+    status report's, as of `as_of` (else its end year, else its start year, else 2015)."""
     project = Project.objects.create(
         slug=slug,
         title=title,
@@ -302,6 +304,6 @@ def make_project(slug, title, program, partners, fields, start, end, status="com
     project.partners.set(partners)
     project.fields.set(fields)
     if status != Project.Status.NOT_REPORTED:
-        StatusReport.objects.create(project=project, status=status, year=end or start or 2015)
+        StatusReport.objects.create(project=project, status=status, year=as_of or end or start or 2015)
         project.refresh_from_db()
     return project

@@ -3,7 +3,8 @@ source gives them, and the language switcher."""
 
 from django import template
 from django.urls import translate_url
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_info
 
 from core.i18n import is_japanese, localname
@@ -83,6 +84,9 @@ def checked_count(options):
     return sum(1 for option in options or () if option.get("checked"))
 
 
+CHECKED = mark_safe(" checked")  # a constant: nothing of the user's in it
+
+
 @register.simple_tag
 def checkbox_items(name, options):
     """The <li> of each option of a checkbox group (checks.html): a filter's list holds
@@ -92,7 +96,7 @@ def checkbox_items(name, options):
         "\n",
         '<li><input type="checkbox" name="{0}" value="{1}" id="id_{0}_{2}"{3}><label for="id_{0}_{2}">{4}</label></li>',
         (
-            (name, option["value"], number, format_html(" checked") if option["checked"] else "", option["label"])
+            (name, option["value"], number, CHECKED if option["checked"] else "", option["label"])
             for number, option in enumerate(options or (), start=1)
         ),
     )

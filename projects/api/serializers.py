@@ -342,6 +342,16 @@ STATUS_IS_REPORTED = (
 )
 
 
+# What "active in a year" means, in the schema (the `active_in` filter says it too).
+ACTIVE_UNTIL_HELP = (
+    "The last year the project counts as active in: its `end_year`; for an open-ended project (no end "
+    "year) the year of its latest evidence (its latest status report or activity, or the publication of "
+    "the latest source cited for it), never before `start_year`. A project is active in year Y when "
+    "start_year <= Y <= active_until; the `active_in` filter, the counts and timeline reports and the "
+    "public pages all use this rule. null when the start year is not stated."
+)
+
+
 class ProjectSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:project-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
@@ -358,6 +368,7 @@ class ProjectSerializer(ModelRulesSerializer):
         "2015-06, 2015-06-01): its latest status report's. null when no report says (status `not_reported`).",
     )
     status_reports = StatusReportSummarySerializer(many=True, read_only=True)
+    active_until = serializers.IntegerField(read_only=True, allow_null=True, help_text=ACTIVE_UNTIL_HELP)
     citations = CitationSerializer(many=True, read_only=True)
     activities = ActivitySummarySerializer(many=True, read_only=True)
 
@@ -365,7 +376,8 @@ class ProjectSerializer(ModelRulesSerializer):
         model = Project
         fields = [
             "url", "public_url", "slug", "title", "program", "partners", "fields", "start_year", "end_year",
-            "years", "status", "status_display", "status_as_of", "status_reports", "cooperating_countries",
+            "years", "active_until", "status", "status_display", "status_as_of", "status_reports",
+            "cooperating_countries",
             "description", "published", "version", "created", "updated", "citations", "activities",
         ]  # fmt: skip
         # The status is the latest status report's (POST /api/v1/status-reports/ to add one).

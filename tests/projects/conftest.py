@@ -32,6 +32,15 @@ def world(db):
         ),
         "png_band": make_project("png-band", "Military band", cba, [png], [band], 2018, 2018),
         "balikatan": make_project(
-            "balikatan", "Balikatan", vv, [ph], [hadr], 2017, None, status="ongoing", cooperating_countries=["US", "AU"]
-        ),
+            "balikatan",
+            "Balikatan",
+            vv,
+            [ph],
+            [hadr],
+            2017,
+            None,
+            status="ongoing",
+            as_of=2020,
+            cooperating_countries=["US", "AU"],
+        ),  # fmt: skip
     }

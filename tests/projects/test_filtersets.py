@@ -55,10 +55,15 @@ class TestProjectFilters:
             ["balikatan", "hadr-seminar", "png-band", "vn-medicine"]
         )
 
-    def test_year_means_active_in_that_year_including_open_ended(self, world):
+    def test_year_means_active_in_that_year_an_open_end_running_to_its_latest_evidence(self, world):
         assert _slugs([("year", "2013")]) == ["vn-medicine"]
         assert _slugs([("year", "2018")]) == ["balikatan", "png-band"]
-        assert _slugs([("year", "2030")]) == ["balikatan"]
+        # Balikatan has no end year; its latest evidence is a report as of 2020.
+        assert _slugs([("year", "2020")]) == ["balikatan"]
+        assert _slugs([("year", "2021")]) == []
+        Activity.objects.create(project=world["balikatan"], title="Later", kind="exercise", year=2022)
+        assert _slugs([("year", "2022")]) == ["balikatan"]
+        assert _slugs([("year", "2023")]) == []
 
     def test_start_year_bounds(self, world):
         assert _slugs([("start_year_min", "2017")]) == ["balikatan", "png-band"]

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core.models import MAX_YEAR, MIN_YEAR
-from projects.models import Activity, Citation, Project
+from projects.models import Activity, Citation, Project, StatusReport
 
 
 def _project(program, **kwargs):
@@ -259,10 +259,17 @@ class TestVisibility:
         open_ended.save()
         undated = _project(program, slug="undated", start_year=None)
         undated.save()
-        assert set(Project.objects.active_in(2013)) == {project, open_ended}
-        assert set(Project.objects.active_in(2016)) == {open_ended}
-        assert set(Project.objects.active_in(2030)) == {open_ended, draft_project}
+        assert set(Project.objects.active_in(2013)) == {project}
+        assert set(Project.objects.active_in(2012)) == {open_ended}  # no evidence: its start year only
+        assert set(Project.objects.active_in(2021)) == {draft_project}
+        assert set(Project.objects.active_in(2030)) == set()  # nothing says anything about 2030
         assert undated not in Project.objects.active_in(2015)
+        StatusReport.objects.create(project=open_ended, status="ongoing", year=2016, month=6)
+        assert set(Project.objects.active_in(2016)) == {open_ended}
+        assert open_ended not in Project.objects.active_in(2017)
+        open_ended.end_year = 2030  # a stated end year is the end, evidence or not
+        open_ended.save()
+        assert open_ended in Project.objects.active_in(2030)
 
 
 class TestNaturalKeys:

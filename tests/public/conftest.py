@@ -43,7 +43,7 @@ def site(db):
     seminar = make_project(
         "hadr-seminar", "Joint HA/DR seminar", cba, [vn, ph, hidden], [hadr], 2016, 2016, cooperating_countries=["GB"]
     )
-    balikatan = make_project("balikatan", "Balikatan", vv, [ph], [hadr], 2017, None, status="ongoing")
+    balikatan = make_project("balikatan", "Balikatan", vv, [ph], [hadr], 2017, None, status="ongoing", as_of=2020)
     band = make_project("png-band", "Military band training", cba, [png], [], 2018, 2019)
     draft = make_project("secret-draft", "Secret draft plan", cba, [vn], [hadr, medicine], 2021, None, published=False)
 

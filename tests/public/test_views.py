@@ -76,7 +76,8 @@ class TestProjectList:
             ("program=vientiane-vision", {"Balikatan"}),
             ("status=ongoing", {"Balikatan"}),
             ("year=2014", {"Vietnam: underwater medicine"}),
-            ("year=2024", {"Balikatan"}),
+            ("year=2020", {"Balikatan"}),
+            ("year=2021", set()),
             ("q=medicine", {"Vietnam: underwater medicine"}),
             ("field=ha-dr&status=completed", {"Joint HA/DR seminar"}),
         ],
@@ -236,7 +237,7 @@ class TestDrafts:
     def test_the_timeline_counts_no_draft(self, anonymous_client, site):
         html = _text(anonymous_client.get("/timeline/"))
         years = re.findall(r'<th scope="col" class="num">(\d+)</th>', html)
-        assert "2020" in years  # the open-ended Balikatan runs on
+        assert years[-1] == "2020"  # the open-ended Balikatan runs to its latest report
         assert years[0] == "2012"
 
     def test_field_and_program_pages_list_only_published_projects(self, anonymous_client, site):

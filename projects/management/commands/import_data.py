@@ -67,6 +67,8 @@ class Command(BaseCommand):
                 call_command("loaddata", str(source), database=database, verbosity=0)
                 # Whether each citation is verified depends on the texts in SOURCES_DIR here.
                 Citation.objects.using(database).all().recheck()
+                # A backup's derived columns are recomputed, not trusted.
+                Project.refresh_latest_of(Project.objects.using(database).values_list("pk", flat=True), using=database)
         except (DeserializationError, DatabaseError, LookupError) as exc:
             raise CommandError(f"path: {path} did not load, so nothing was changed: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(data)} objects from {source}"))

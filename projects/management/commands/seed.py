@@ -87,6 +87,8 @@ class Command(BaseCommand):
                 raise CommandError(f"The seed data did not load, so nothing was changed: {exc}") from exc
             # Projects without partners or fields get no link signal: build every search document.
             project_refresh_search(projects=Project.objects.all())
+            # Statuses and the years each project counts in, from all it was loaded with.
+            Project.refresh_latest_of(Project.objects.values_list("pk", flat=True))
             # Loading saves raw rows: check every citation against its source's text now.
             Citation.objects.all().recheck()
             self._record_baseline_history()
