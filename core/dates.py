@@ -26,3 +26,9 @@ def iso_date(year, month=None, day=None) -> str:
     if day is None:
         return f"{year:04d}-{month:02d}"
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def from_iso_date(text: str) -> tuple[int | None, int | None, int | None]:
+    """iso_date() backwards: "2014-06" -> (2014, 6, None); "" -> (None, None, None)."""
+    parts = [int(part) for part in text.split("-")] if text else []
+    return tuple(parts + [None] * (3 - len(parts)))

@@ -165,6 +165,15 @@ class Source(VersionedModel):
             )
 
 
+def status_with_date(status, year, month=None, day=None) -> str:
+    """A status with the date it is known as of ("Ongoing, as of June 2015"), as every
+    surface shows it; the status alone when no report dates it ("Not reported")."""
+    label = Project.Status(status).label
+    if year is None:
+        return str(label)
+    return _("%(status)s, as of %(date)s") % {"status": label, "date": activity_date_display(year, month, day)}
+
+
 def project_years_display(start_year, end_year) -> str:
     """A project's span as shown everywhere ("2013–2015", "2017–"); a function of the two
     years, so lists built from values() rows show it exactly as the model does."""
@@ -359,12 +368,7 @@ class Project(TimestampedModel, VersionedModel):
     @property
     def status_with_date(self) -> str:
         """ "Ongoing, as of June 2015": the latest status report's; "Not reported" without one."""
-        if self.status_year is None:
-            return str(self.get_status_display())
-        return _("%(status)s, as of %(date)s") % {
-            "status": self.get_status_display(),
-            "date": self.status_as_of_display,
-        }
+        return status_with_date(self.status, self.status_year, self.status_month, self.status_day)
 
     @classmethod
     def refresh_latest_of(cls, ids, using=None):

@@ -5,8 +5,10 @@ user may see and filtered with ProjectFilterSet, so a report means the same thin
 wherever it is shown.
 """
 
+import contextlib
 from collections import defaultdict
 
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet
 from django_countries import countries
@@ -320,3 +322,41 @@ def stable_order(projects):
             term = F(name).desc(nulls_last=True) if term.startswith("-") else F(name).asc(nulls_last=True)
         ordering.append(term)
     return projects.order_by(*ordering, "pk")
+
+
+DATA_AS_OF_KEY = "tracker:data-as-of"
+
+
+def data_as_of() -> dict:
+    """What the public data is as of, for every page's footer: the latest change to a
+    published record (a project, or an activity or status report of one) and the latest
+    year its evidence reaches (Project.evidence_year). Computed once per data version and
+    kept in the shared cache beside it; straight from the database when the cache fails."""
+    from core.cache.responses import lookup
+
+    try:
+        version, entry = lookup(DATA_AS_OF_KEY)
+    except Exception:  # the cache or the version check failed: answer without them
+        return _data_as_of()
+    if entry is not None:
+        return entry[1]
+    value = _data_as_of()
+    with contextlib.suppress(Exception):
+        cache.set(DATA_AS_OF_KEY, (version, value), timeout=None)
+    return value
+
+
+def _data_as_of() -> dict:
+    from projects.models import Activity, StatusReport
+
+    public = Project.objects.public().order_by()
+    changes = [
+        public.aggregate(at=Max("updated"))["at"],
+        Activity.objects.public().order_by().aggregate(at=Max("updated"))["at"],
+        StatusReport.objects.public().order_by().aggregate(at=Max("updated"))["at"],
+    ]
+    changes = [at for at in changes if at is not None]
+    return {
+        "updated": max(changes) if changes else None,
+        "evidence_year": public.aggregate(y=Max("evidence_year"))["y"],
+    }

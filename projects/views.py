@@ -17,10 +17,11 @@ from django.views.generic import DetailView, TemplateView
 from django_countries import countries
 
 from core.api.pagination import CachedCountPaginator
+from core.dates import from_iso_date
 from core.i18n import localname
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
-from projects.models import Activity, Field, Program, Project, StatusReport
+from projects.models import Activity, Field, Program, Project, StatusReport, status_with_date
 from projects.selectors import (
     project_cards,
     public_citations,
@@ -261,7 +262,13 @@ class MatrixView(FilteredProjectsMixin, TemplateView):
         context = self.get_context_data(**kwargs)
         context.update(self.filter_context(filterset))
         projects = Project.objects.none() if context["errors"] else filterset.qs
-        context["matrix"] = report_matrix(projects=projects, partners=Partner.objects.public())
+        context["matrix"] = matrix = report_matrix(projects=projects, partners=Partner.objects.public())
+        # Each project shown with its status and the date it is known as of.
+        shown = functools.cache(lambda status, as_of: status_with_date(status, *from_iso_date(as_of or "")))
+        for row in matrix["rows"]:
+            for cell in row["cells"]:
+                for entry in cell["projects"][: self.CELL_LIMIT]:
+                    entry["status_with_date"] = shown(entry["status"], entry["status_as_of"])
         # A crowded cell lists its first projects and links to all of them on the list page
         # (with this page's filters), so the page stays readable on a large data set.
         context["cell_limit"] = f":{self.CELL_LIMIT}"

@@ -438,3 +438,43 @@ def test_no_project_fixture_states_a_status_of_its_own():
     """A project's status is its latest status report's, never a value of its own."""
     wrong = [p["slug"] for p in entries("projects.project") if "status" in p]
     assert not wrong, f"projects.json gives a status: {wrong}"
+
+
+def years_stated(excerpt):
+    """The years an excerpt states: each four-digit year, and the end of a range written as
+    the 2015 table writes it ("(2013-4)": 2013 to 2014; "2012-15"; "2012–2015")."""
+    text = " ".join(excerpt.split())
+    years = {int(y) for y in re.findall(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)", text)}
+    for start, end in re.findall(r"(?<!\d)((?:19|20)\d\d)\s*[-–]\s*(\d{1,4})(?!\d)", text):
+        years.add(int(start[: 4 - len(end)] + end))
+    return years
+
+
+@pytest.mark.parametrize(
+    "excerpt, years",
+    [
+        ("Cambodia Engineering (2013-4)", {2013, 2014}),
+        ("Vietnam Underwater medicine (2012-5), PKO (2013)", {2012, 2015, 2013}),
+        ("from 2012–2015 and in 2020", {2012, 2015, 2020}),
+        ("ship No. 20150 sailed", set()),
+    ],
+)
+def test_years_stated_reads_the_sources_notations(excerpt, years):
+    assert years_stated(excerpt) == years
+
+
+def test_every_project_year_has_a_citation_of_the_project_that_states_it():
+    """A start or end year is recorded only where a source states it: one of the project's
+    own citations holds that year (not only an activity's: a project does not start with
+    the earliest event cited)."""
+    stated = {}
+    for citation in entries("projects.citation"):
+        if citation.get("project"):
+            stated.setdefault(citation["project"][0], set()).update(years_stated(citation["excerpt"]))
+    wrong = [
+        f"{project['slug']} {name} {project[name]}"
+        for project in entries("projects.project")
+        for name in ("start_year", "end_year")
+        if project.get(name) is not None and project[name] not in stated.get(project["slug"], set())
+    ]
+    assert not wrong, f"Project years no citation of the project states: {wrong}"

@@ -126,3 +126,37 @@ class TestEverySurfaceFollowsIt:
         assert grid_years and grid_years[-1] == "2017"
         listed = anonymous_client.get("/projects/?year=2018").content.decode()
         assert "Open-ended" not in listed
+
+
+class TestWhatTheDataIsAsOf:
+    PAGES = ["/", "/projects/", "/projects/open/", "/matrix/", "/timeline/", "/partners/", "/fields/ha-dr/"]
+
+    @pytest.fixture
+    def world(self, open_ended):
+        StatusReport.objects.create(project=open_ended, status="ongoing", year=2017, month=6)
+        Project.objects.update(published=True)
+        return open_ended
+
+    @pytest.mark.parametrize("url", PAGES)
+    def test_every_public_page_says_it(self, world, anonymous_client, url):
+        from django.utils import timezone
+        from django.utils.formats import date_format
+
+        response = anonymous_client.get(url)
+        assert response.status_code == 200
+        footer = re.search(r'<p class="data-as-of">(.*?)</p>', response.content.decode()).group(1)
+        assert date_format(timezone.localdate(), "DATE_FORMAT") in footer
+        assert "up to 2017" in footer
+
+    def test_drafts_move_neither_date_nor_year(self, world, anonymous_client, program, partner, field):
+        from projects.selectors import data_as_of
+
+        before = data_as_of()
+        draft = make_project("draft", "Draft", program, [partner], [field], 2012, None, published=False, as_of=2024)
+        assert draft.evidence_year == 2024
+        assert data_as_of() == before  # the cached value under a new data version, recomputed
+        assert "up to 2024" not in anonymous_client.get("/").content.decode()
+
+    def test_the_matrix_shows_each_status_with_its_date(self, world, anonymous_client):
+        html = anonymous_client.get("/matrix/").content.decode()
+        assert "Ongoing, as of June 2017" in html
