@@ -38,6 +38,13 @@ PROJECT_CURSOR_KEYS = (
 )
 
 
+# A record's note for staff: never on the public site, in the search index, in exports or
+# in API answers to anyone but staff (core.api.serializers.ModelRulesSerializer).
+STAFF_NOTE_HELP = _(
+    "For staff only, never shown to the public: where the sources contradict each other or "
+    "themselves, or state something known to be wrong, say so here and cite both passages."
+)
+
 # The last year a project counts as active in (Project.active_until): its end year; for an
 # open-ended project the year of its latest evidence, never before its start; none without
 # a start year. This one rule is what "active in a year" means on every page, report and
@@ -252,6 +259,7 @@ class Project(TimestampedModel, VersionedModel):
         help_text=_("Other countries providing assistance alongside Japan (the US, Australia, the UK...)."),
     )
     description = models.TextField(_("description"), blank=True)
+    staff_note = models.TextField(_("note for staff"), blank=True, help_text=STAFF_NOTE_HELP)
     published = models.BooleanField(_("published"), default=False, help_text=_("Drafts are visible to staff only."))
     # Title, description and the names of partners and fields, kept up to date by
     # projects.signals; the full-text index (PostgreSQL) and the SQLite fallback read it.
@@ -418,24 +426,20 @@ class Project(TimestampedModel, VersionedModel):
 def _evidence_years(ids, using=None) -> dict[int, int]:
     """The year of each project's latest evidence: its latest status report or activity,
     or the publication year of the latest source any of its citations (its own, its
-    activities' and its reports') comes from."""
-    years = defaultdict(int)
-    sources = [
-        StatusReport.objects.filter(project__in=ids).values("project_id").annotate(y=Max("year")),
-        Activity.objects.filter(project__in=ids).values("project_id").annotate(y=Max("year")),
+    activities' and its reports') comes from. One query (a UNION ALL of five groupings)."""
+    parts = [
+        StatusReport.objects.filter(project__in=ids).values(ref=F("project_id")).annotate(y=Max("year")),
+        Activity.objects.filter(project__in=ids).values(ref=F("project_id")).annotate(y=Max("year")),
     ]
     for path in ("project_id", "activity__project_id", "status_report__project_id"):
-        sources.append(
-            Citation.objects.filter(**{f"{path}__in": ids})
-            .values(project_ref=F(path))
-            .annotate(y=Max("source__year"))
-            .values("project_ref", "y")
+        parts.append(
+            Citation.objects.filter(**{f"{path}__in": ids}).values(ref=F(path)).annotate(y=Max("source__year"))
         )
-    for query in sources:
-        for row in query.using(using).order_by():
-            pid = row.get("project_id", row.get("project_ref"))
-            if row["y"] is not None and row["y"] > years[pid]:
-                years[pid] = row["y"]
+    parts = [part.using(using).order_by().values_list("ref", "y") for part in parts]
+    years = defaultdict(int)
+    for pid, year in parts[0].union(*parts[1:], all=True):
+        if year is not None and year > years[pid]:
+            years[pid] = year
     return dict(years)
 
 
@@ -512,6 +516,7 @@ class Activity(TimestampedModel, VersionedModel, PartialDateModel):
     location = models.CharField(_("location"), max_length=200, blank=True)
     location_country = CountryField(_("country of location"), blank=True)
     description = models.TextField(_("description"), blank=True)
+    staff_note = models.TextField(_("note for staff"), blank=True, help_text=STAFF_NOTE_HELP)
 
     history = HistoricalRecords()
     objects = ProjectPartManager()
@@ -591,7 +596,11 @@ class StatusReport(TimestampedModel, VersionedModel, PartialDateModel):
         blank=True,
         help_text=_("Unique within the project; made from the date and the status if empty."),
     )
-    note = models.TextField(_("note"), blank=True, help_text=_("For staff: how the source puts it, or a doubt."))
+    note = models.TextField(
+        _("note for staff"),
+        blank=True,
+        help_text=_("For staff only, never shown to the public: how the source puts it, or a doubt."),
+    )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("entered by"),

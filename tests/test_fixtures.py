@@ -478,3 +478,24 @@ def test_every_project_year_has_a_citation_of_the_project_that_states_it():
         if project.get(name) is not None and project[name] not in stated.get(project["slug"], set())
     ]
     assert not wrong, f"Project years no citation of the project states: {wrong}"
+
+
+def test_every_passage_a_staff_note_quotes_is_cited_on_its_record():
+    """A note for staff that records a contradiction or an error quotes the passages it
+    weighs, and the record cites each of them (both sides of a contradiction)."""
+    cited = {}
+    for citation in entries("projects.citation"):
+        for target in ("project", "activity"):
+            if citation.get(target):
+                cited.setdefault((target, tuple(citation[target])), []).append(" ".join(citation["excerpt"].split()))
+    records = [("project", (p["slug"],), p) for p in entries("projects.project")]
+    records += [("activity", tuple(a["project"]) + (a["slug"],), a) for a in entries("projects.activity")]
+    noted = [(target, key, record["staff_note"]) for target, key, record in records if record.get("staff_note")]
+    assert len(noted) >= 4
+    wrong = [
+        f"{target} {'/'.join(key)}: “{quote}”"
+        for target, key, note in noted
+        for quote in re.findall(r"“([^”]+)”", note)
+        if not any(quote in excerpt for excerpt in cited.get((target, key), []))
+    ]
+    assert not wrong, f"Passages staff notes quote that their record does not cite: {wrong}"

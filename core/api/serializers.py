@@ -100,6 +100,12 @@ class StrictCountryFieldMixin(CountryFieldMixin):
         return field_class, field_kwargs
 
 
+def reads_as_staff(request) -> bool:
+    """Whether the request's user is staff: the audience of the fields only staff see."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)
+
+
 class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModelSerializer):
     """Runs the model's own rules (clean() and its constraints) on the incoming values, so
     the API refuses what the admin refuses, one message per field; records the user in
@@ -118,6 +124,15 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         models.BigIntegerField: StrictIntegerField,
         models.BooleanField: StrictBooleanField,
     }
+
+    def to_representation(self, instance):
+        """Meta.staff_only_fields (notes for staff, who entered a record) are in the answer
+        to staff only; the schema still lists them, described as such."""
+        data = super().to_representation(instance)
+        if not reads_as_staff(self.context.get("request")):
+            for name in getattr(self.Meta, "staff_only_fields", ()):
+                data.pop(name, None)
+        return data
 
     def to_internal_value(self, data):
         # A field the endpoint does not know is an error naming it, not silently ignored: a

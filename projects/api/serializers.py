@@ -23,6 +23,7 @@ from core.api.serializers import (
     SlugRefField,
     StrictURLField,
     attr_reader,
+    reads_as_staff,
 )
 from core.dates import activity_date_display, iso_date
 from partners.models import Partner
@@ -117,7 +118,8 @@ class StatusReportSerializer(ModelRulesSerializer):
         slug_field="username",
         read_only=True,
         allow_null=True,
-        help_text="The username of whoever entered the report; null for the seed data or a user since removed.",
+        help_text="Staff only (absent for others): the username of whoever entered the report; null for the seed "
+        "data or a user since removed.",
     )
     citations = CitationSerializer(many=True, read_only=True)
 
@@ -127,6 +129,7 @@ class StatusReportSerializer(ModelRulesSerializer):
             "id", "url", "project", "slug", "status", "status_display", "year", "month", "day", "precision",
             "as_of", "as_of_display", "note", "entered_by", "created", "updated", "version", "citations",
         ]  # fmt: skip
+        staff_only_fields = ["note", "entered_by"]
         read_only_fields = ["slug", "created", "updated", "version"]
         extra_kwargs = {
             "year": YEAR_BOUNDS,
@@ -325,6 +328,8 @@ def project_representations(*, rows: list[dict], request, keys=None) -> list[dic
     readers, _ = _project_layout()
     if keys is not None:
         readers = [(key, read) for key, read in readers if key in keys]
+    if not reads_as_staff(request):
+        readers = [(key, read) for key, read in readers if key not in ProjectSerializer.Meta.staff_only_fields]
     context = _Context(request, {key for key, _ in readers}, [row["id"] for row in rows])
     return [{key: read(row, context) for key, read in readers} for row in rows]
 
@@ -378,8 +383,9 @@ class ProjectSerializer(ModelRulesSerializer):
             "url", "public_url", "slug", "title", "program", "partners", "fields", "start_year", "end_year",
             "years", "active_until", "status", "status_display", "status_as_of", "status_reports",
             "cooperating_countries",
-            "description", "published", "version", "created", "updated", "citations", "activities",
+            "description", "staff_note", "published", "version", "created", "updated", "citations", "activities",
         ]  # fmt: skip
+        staff_only_fields = ["staff_note"]
         # The status is the latest status report's (POST /api/v1/status-reports/ to add one).
         read_only_fields = ["status", "version", "created", "updated"]
         extra_kwargs = {"start_year": YEAR_BOUNDS, "end_year": YEAR_BOUNDS}
@@ -424,8 +430,9 @@ class ActivitySerializer(ModelRulesSerializer):
         model = Activity
         fields = [
             "id", "url", "project", "title", "slug", "kind", "year", "month", "day", "precision", "date_display",
-            "location", "location_country", "description", "citations",
+            "location", "location_country", "description", "staff_note", "citations",
         ]  # fmt: skip
+        staff_only_fields = ["staff_note"]
         read_only_fields = ["slug"]
         extra_kwargs = {
             "year": YEAR_BOUNDS,
