@@ -35,11 +35,14 @@ class ProjectResource(VersionCheckedResource):
     cooperating_countries = Column(
         attribute="cooperating_countries", column_name="cooperating_countries", widget=CountryListWidget()
     )
+    # Exported beside the status, never imported: the date the status is known as of (its
+    # latest report's), so no exported status lacks its date.
+    status_as_of = Column(attribute="status_as_of", column_name="status_as_of", readonly=True)
 
     class Meta:
         model = Project
         fields = [
-            "slug", "title", "program", "partners", "fields", "start_year", "end_year", "status",
+            "slug", "title", "program", "partners", "fields", "start_year", "end_year", "status", "status_as_of",
             "cooperating_countries", "description", "published", "version",
         ]  # fmt: skip
         export_order = fields

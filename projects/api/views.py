@@ -96,6 +96,8 @@ class ProjectViewSet(TrackerViewSet):
         ("end_year", lambda p: p["end_year"]),
         ("status", lambda p: p["status"]),
         ("status_name", lambda p: p["status_display"]),
+        ("status_as_of", lambda p: p["status_as_of"]),
+        ("active_until", lambda p: p["active_until"]),
         ("cooperating_countries", lambda p: ",".join(c["code"] for c in p["cooperating_countries"])),
         ("cooperating_country_names", lambda p: names_cell(c["name"] for c in p["cooperating_countries"])),
         ("published", lambda p: p["published"]),
@@ -103,7 +105,8 @@ class ProjectViewSet(TrackerViewSet):
     ]
     # The keys those columns read: the CSV fetches neither activities nor citations.
     csv_keys = {"slug", "title", "program", "partners", "fields", "start_year", "end_year", "status",
-                "status_display", "cooperating_countries", "published", "description"}  # fmt: skip
+                "status_display", "status_as_of", "active_until", "cooperating_countries", "published",
+                "description"}  # fmt: skip
 
     # Cursor paging (?cursor=): a keyset over the default order (projects_project_cursor_idx).
     cursor_keys = PROJECT_CURSOR_KEYS

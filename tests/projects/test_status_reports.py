@@ -217,3 +217,22 @@ def test_a_revert_keeps_the_status_its_reports_give(editor_client, project):
     project.refresh_from_db()
     # The revert takes the report added since away with the rest of its children.
     assert (project.title, project.status, project.status_as_of) == ("HA/DR for Vietnam, renamed", "completed", "2015")
+
+
+def test_every_export_gives_the_as_of_date_beside_the_status(editor_client, project):
+    """The API's CSV and the admin's export carry the date a status is known as of."""
+    import csv as csvlib
+    import io
+
+    from tests.projects.test_admin import _url
+
+    StatusReport.objects.create(project=project, status="ongoing", year=2015, month=6)
+    response = _api().get("/api/v1/projects/?format=csv")
+    body = b"".join(response.streaming_content).decode()
+    row = next(csvlib.DictReader(io.StringIO(body)))
+    assert (row["status"], row["status_as_of"], row["active_until"]) == ("ongoing", "2015-06", "2015")
+    columns = "slug status status_as_of"
+    form = {"resource": 0, "format": "0", **{f"projectresource_{c}": "on" for c in columns.split()}}
+    export = editor_client.post(_url(Project, "export"), form)
+    text = b"".join(export.streaming_content).decode() if export.streaming else export.content.decode()
+    assert "ha-dr-vietnam,ongoing,2015-06" in text
