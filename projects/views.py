@@ -288,9 +288,11 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
     form_filters = ("program", "region")
 
     # Chart geometry, in SVG user units (pixels at 100 %).
-    LABEL_WIDTH = 150  # the field names, in a column of their own that does not scroll
+    LABEL_WIDTH = 160  # the field names, in a column of their own that does not scroll
+    LABEL_CHARS = 20  # a label line's width in Latin characters at 12 px (wrapped, never cut)
+    LINE = 12  # between a label's two lines
     COLUMN = 36
-    ROW = 26
+    ROW = 26  # a field's row with a one-line name; taller for a wrapped one
     BAR_AREA = 120
     TOP = 16
 
@@ -313,6 +315,13 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
         max_total = max(r["total"] for r in rows) or 1
         max_cell = max((n for r in rows for n in r["counts"].values()), default=0) or 1
         grid_top = self.TOP + self.BAR_AREA + 28
+        # Each field's whole name, wrapped (never cut), its row as tall as its lines need.
+        for field in fields:
+            field["lines"] = _wrap(field["name"], self.LABEL_CHARS)
+            field["height"] = max(self.ROW, self.LINE * len(field["lines"]) + 10)
+        top = grid_top
+        for field in fields:
+            field["top"], top = top, top + field["height"]
         columns = []
         for i, row in enumerate(rows):
             x = 4 + i * self.COLUMN
@@ -320,11 +329,15 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
             cells = []
             # Only non-empty cells are drawn (four shades, the darker two with white text);
             # each field's row has one light background.
-            for j, field in enumerate(fields):
+            for field in fields:
                 count = row["counts"].get(field["slug"], 0)
                 if count:
                     level = min(4, 1 + (count - 1) * 4 // max_cell)
-                    cells.append({"y": grid_top + j * self.ROW, "count": count, "level": level, "field": field["name"]})
+                    middle = field["top"] + field["height"] // 2 + 3
+                    cells.append(
+                        {"y": field["top"], "height": field["height"] - 4, "text_y": middle, "count": count,
+                         "level": level, "field": field["name"]}
+                    )  # fmt: skip
             columns.append(
                 {
                     "year": row["year"],
@@ -340,16 +353,18 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
         return {
             "width": len(years) * self.COLUMN + 8,
             "label_width": self.LABEL_WIDTH,
-            "height": grid_top + len(fields) * self.ROW + 8,
+            "height": top + 8,
             "columns": columns,
             "fields": [
                 {
                     "name": f["name"],
-                    "short": _shorten(f["name"], 21),
-                    "y": grid_top + j * self.ROW + self.ROW // 2 + 4,
-                    "row_y": grid_top + j * self.ROW,
+                    # The whole name, its lines centred on the row: never cut.
+                    "lines": [{"text": line, "dy": 0 if k == 0 else self.LINE} for k, line in enumerate(f["lines"])],
+                    "y": f["top"] + f["height"] // 2 + 4 - (len(f["lines"]) - 1) * self.LINE // 2,
+                    "row_y": f["top"],
+                    "row_height": f["height"] - 4,
                 }
-                for j, f in enumerate(fields)
+                for f in fields
             ],
             "table": [
                 {"slug": f["slug"], "name": f["name"], "counts": [r["counts"].get(f["slug"], 0) for r in rows]}
@@ -362,19 +377,28 @@ class TimelineView(FilteredProjectsMixin, TemplateView):
             "grid_x": 4,
             "grid_width": len(years) * self.COLUMN,
             "cell": self.COLUMN - 4,
-            "row": self.ROW - 4,
             "bar_width": self.COLUMN - 12,
             "grid_top": grid_top,
-            "text_dy": (self.ROW - 4) // 2 + 5,
             "text_dx": (self.COLUMN - 4) // 2,
         }
 
 
-def _shorten(text, width):
-    """Cut a label to about `width` Latin characters; a CJK character counts as two."""
-    used = 0
-    for i, char in enumerate(text):
-        used += 1 if ord(char) < 0x1100 else 2
-        if used > width:
-            return text[: max(i - 1, 1)] + "…"
-    return text
+def _width(text):
+    """A label's width in Latin characters: a CJK character counts as two."""
+    return sum(1 if ord(char) < 0x1100 else 2 for char in text)
+
+
+def _wrap(text, width):
+    """A label in lines of at most `width` (a word longer than that is a line of its own,
+    and CJK text, which has no spaces, breaks between characters): nothing is cut."""
+    lines, line = [], ""
+    for word in text.split():
+        pieces = [word] if _width(word) <= width or word.isascii() else list(word)
+        for k, piece in enumerate(pieces):
+            joined = f"{line} {piece}" if line and k == 0 else f"{line}{piece}"
+            if line and _width(joined) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line = joined
+    return [*lines, line] if line else lines

@@ -180,8 +180,16 @@ def test_the_timeline_renders_the_chart_and_the_same_numbers_in_its_table(page):
     assert bars.count() == len(timeline["years"])
     totals = [int(t) for t in page.locator("#timeline-table tfoot td").all_inner_texts()]
     assert totals == [row["total"] for row in timeline["rows"]]
-    labels = page.locator("figure.chart svg.chart-labels").text_content()
-    assert all(f["name"][:10] in labels for f in timeline["fields"]), "field names stay beside the chart"
+    labels = page.locator("figure.chart svg.chart-labels").text_content().replace(" ", "")
+    assert all(f["name"].replace(" ", "") in labels for f in timeline["fields"]), "whole field names, never cut"
+    # Every label (wrapped, not cut) lies inside its column and inside its row.
+    outside = page.evaluate(
+        """() => [...document.querySelectorAll("svg.chart-labels text.field-label")].filter((t) => {
+            const box = t.getBBox(), svg = t.ownerSVGElement;
+            return box.x < 2 || box.x + box.width > svg.width.baseVal.value || box.y < 0;
+        }).map((t) => t.textContent)"""
+    )
+    assert outside == [], f"labels cut off: {outside}"
     # Progressive enhancement: the wide chart opens at its latest years.
     assert page.locator("figure.chart .table-scroll").evaluate("el => el.scrollLeft") > 0
 
