@@ -162,7 +162,7 @@ def test_fixtures_name_records_by_natural_key_not_by_primary_key():
 
 def test_the_files_load_in_dependency_order():
     order = [e["model"] for name in FIXTURE_FILES for e in fixture(name)]
-    expected = ["projects.source", "projects.field", "projects.program", "partners.partner"]
+    expected = ["projects.source", "projects.field", "projects.program", "projects.programevent", "partners.partner"]
     expected += ["projects.project", "projects.activity", "projects.statusreport", "projects.citation"]
     firsts = sorted(set(order), key=order.index)
     assert firsts == expected
