@@ -11,8 +11,8 @@ from django.utils.translation import ngettext
 from core.admin import CheckedAutocompleteMixin, HistoryAdmin, SpreadsheetAdmin, citations_inline
 from core.forms import OptimisticLockForm
 from projects import services
-from projects.forms import ActivityForm, StatusReportForm
-from projects.models import Activity, Citation, Field, Program, Project, Source, StatusReport
+from projects.forms import ActivityForm, ProgramEventForm, StatusReportForm
+from projects.models import Activity, Citation, Field, Program, ProgramEvent, Project, Source, StatusReport
 from projects.resources import ProjectResource
 
 logger = logging.getLogger(__name__)
@@ -211,10 +211,33 @@ class FieldAdmin(ReferenceDataAdmin):
     inlines = [citations_inline(Citation, "field")]
 
 
+class ProgramEventInline(CheckedAutocompleteMixin, admin.TabularInline):
+    model = ProgramEvent
+    form = ProgramEventForm
+    extra = 0
+    fields = ["title", "kind", "year", "month", "day", "location", "location_country", "loaded_version"]
+    show_change_link = True
+
+
 @admin.register(Program)
 class ProgramAdmin(ReferenceDataAdmin):
     list_display = ["name", "name_ja", "start_year", "slug"]
-    inlines = [citations_inline(Citation, "program")]
+    inlines = [ProgramEventInline, citations_inline(Citation, "program")]
+
+
+@admin.register(ProgramEvent)
+class ProgramEventAdmin(HistoryAdmin):
+    form = ProgramEventForm
+    list_display = ["title", "program", "kind", "date", "location"]
+    list_filter = ["kind", "year", "program"]
+    list_select_related = ["program"]
+    search_fields = ["title", "description", "location", "program__name"]
+    autocomplete_fields = ["program"]
+    inlines = [citations_inline(Citation, "program_event")]
+
+    @admin.display(description=_("date"), ordering="year")
+    def date(self, obj):
+        return obj.date_display
 
 
 @admin.register(Source)

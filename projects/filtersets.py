@@ -23,7 +23,7 @@ from core.filtersets import (
 )
 from partners.models import Partner
 from projects.facets import uses_facets
-from projects.models import Activity, Field, Program, Project, StatusReport
+from projects.models import Activity, Field, Program, ProgramEvent, Project, StatusReport
 from projects.search import project_search
 
 
@@ -172,6 +172,17 @@ class StatusReportFilterSet(TrackerFilterSet):
 
     class Meta:
         model = StatusReport
+        fields = []
+
+
+class ProgramEventFilterSet(TrackerFilterSet):
+    program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
+    kind = ChoicesFilter(choices=ProgramEvent.Kind.choices, label=_("Kind"))
+    year = YearFilter(field_name="year", label=_("Year"))
+    ordering = StrictOrderingFilter(fields=(("year", "year"), ("title", "title")), label=_("Order by"))
+
+    class Meta:
+        model = ProgramEvent
         fields = []
 
 

@@ -4,7 +4,7 @@ spreadsheet import form that refuses a file it cannot import, saying why."""
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from core.forms import OptimisticLockForm
-from projects.models import Activity, StatusReport
+from projects.models import Activity, ProgramEvent, StatusReport
 
 
 class PartialDateForm(OptimisticLockForm):
@@ -32,4 +32,11 @@ class ActivityForm(PartialDateForm):
         model = Activity
         # The admin narrows this to its own `fields` (the inline shows fewer).
         fields = ["project", "title", "slug", "kind", "year", "month", "day", "location", "location_country",
-                  "description"]  # fmt: skip
+                  "description", "staff_note"]  # fmt: skip
+
+
+class ProgramEventForm(PartialDateForm):
+    class Meta:
+        model = ProgramEvent
+        fields = ["program", "title", "slug", "kind", "year", "month", "day", "location", "location_country",
+                  "description", "staff_note"]  # fmt: skip

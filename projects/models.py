@@ -646,8 +646,77 @@ class StatusReport(TimestampedModel, VersionedModel, PartialDateModel):
             raise ValidationError(errors)
 
 
+class ProgramEventManager(models.Manager):
+    """Named in fixtures by [program slug, slug]."""
+
+    def get_by_natural_key(self, program_slug, slug):
+        return self.get(program__slug=program_slug, slug=slug)
+
+
+class ProgramEvent(TimestampedModel, VersionedModel, PartialDateModel):
+    """A dated event of a program itself rather than of one of its projects (the Vientiane
+    Vision's announcement, its update), to the precision the source gives. Public, as its
+    program is."""
+
+    class Kind(models.TextChoices):
+        ANNOUNCEMENT = "announcement", _("Announcement or launch")
+        UPDATE = "update", _("Update or revision")
+        MEETING = "meeting", _("Meeting")
+        OTHER = "other", _("Other")
+
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="events")
+    title = models.CharField(_("title"), max_length=300)
+    slug = models.SlugField(
+        _("slug"), max_length=150, blank=True, help_text=_("Unique within the program; made from the title if empty.")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    location_country = CountryField(_("country of location"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    staff_note = models.TextField(_("note for staff"), blank=True, help_text=STAFF_NOTE_HELP)
+
+    history = HistoricalRecords()
+    objects = ProgramEventManager()
+
+    class Meta:
+        ordering = ["program", "year", F("month").asc(nulls_first=True), F("day").asc(nulls_first=True), "id"]
+        verbose_name = _("program event")
+        verbose_name_plural = _("program events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "slug"],
+                name="%(app_label)s_%(class)s_unique_slug_per_program",
+                violation_error_message=_("Another event of this program already has this slug."),
+            ),
+            *partial_date_constraints(),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.date_display})"
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            base, slug, n = slugify(self.title)[:140] or "event", None, 2
+            slug = base
+            siblings = ProgramEvent.objects.filter(program_id=self.program_id).exclude(pk=self.pk)
+            while siblings.filter(slug=slug).exists():
+                slug, n = f"{base}-{n}", n + 1
+            self.slug = slug
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (*self.program.natural_key(), self.slug)
+
+    natural_key.dependencies = ["projects.program"]
+
+    def clean(self):
+        errors = self.date_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
 # The records a citation may support, one each (its foreign keys).
-CITATION_TARGETS = ("partner", "field", "program", "project", "activity", "status_report")
+CITATION_TARGETS = ("partner", "field", "program", "program_event", "project", "activity", "status_report")
 
 
 def _exactly_one_of(names):
@@ -662,7 +731,7 @@ class CitationQuerySet(PublishableQuerySet):
     def public_condition(self):
         """A citation is public when the record it supports is: a published partner,
         project or activity's project (a draft project's citations stay hidden), or any
-        field or program."""
+        field, program or program event."""
         return (
             Q(project__published=True)
             | Q(activity__project__published=True)
@@ -670,6 +739,7 @@ class CitationQuerySet(PublishableQuerySet):
             | Q(partner__published=True)
             | Q(field__isnull=False)
             | Q(program__isnull=False)
+            | Q(program_event__isnull=False)
         )
 
     def recheck(self):
@@ -721,6 +791,14 @@ class Citation(VersionedModel):
         related_name="citations",
         verbose_name=_("status report"),
     )
+    program_event = models.ForeignKey(
+        ProgramEvent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
+        verbose_name=_("program event"),
+    )
     verified = models.BooleanField(
         _("verified"),
         default=False,
@@ -745,8 +823,8 @@ class Citation(VersionedModel):
                 condition=_exactly_one_of(CITATION_TARGETS),
                 name="%(app_label)s_%(class)s_exactly_one_target",
                 violation_error_message=_(
-                    "A citation supports exactly one record: a partner, a field, a program, a project, an "
-                    "activity or a status report."
+                    "A citation supports exactly one record: a partner, a field, a program, a program event, "
+                    "a project, an activity or a status report."
                 ),
             ),
             models.CheckConstraint(
@@ -818,6 +896,7 @@ watch_data_version(
     Project,
     Activity,
     StatusReport,
+    ProgramEvent,
     Citation,
     Project.partners.through,
     Project.fields.through,

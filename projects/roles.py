@@ -2,6 +2,6 @@
 
 TRACKED = {
     "partners": ["partner"],
-    "projects": ["field", "program", "source", "project", "activity", "statusreport", "citation"],
+    "projects": ["field", "program", "source", "project", "activity", "statusreport", "programevent", "citation"],
 }
 ALL_ACTIONS = ["view", "add", "change", "delete"]

@@ -21,7 +21,7 @@ from core.dates import from_iso_date
 from core.i18n import localname
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
-from projects.models import Activity, Field, Program, Project, StatusReport, status_with_date
+from projects.models import Activity, Field, Program, ProgramEvent, Project, StatusReport, status_with_date
 from projects.selectors import (
     project_cards,
     public_citations,
@@ -246,8 +246,15 @@ class FieldDetailView(_ReferenceDetailView):
 class ProgramDetailView(_ReferenceDetailView):
     template_name = "projects/program_detail.html"
     context_object_name = "program"
-    queryset = Program.objects.prefetch_related(public_citations())
+    queryset = Program.objects.prefetch_related(
+        public_citations(), Prefetch("events", queryset=ProgramEvent.objects.prefetch_related(public_citations()))
+    )
     lookup, parameter = "program", "program"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["events"] = list(self.object.events.all())
+        return context
 
 
 class MatrixView(FilteredProjectsMixin, TemplateView):

@@ -22,10 +22,20 @@ from django.core.management.base import CommandError
 from partners.models import Partner
 from projects.citations import NOTE_SUFFIX, excerpt_pattern
 from projects.management.commands.seed import FIXTURE_FILES, fixture_paths
-from projects.models import CITATION_TARGETS, Activity, Citation, Field, Program, Project, Source, StatusReport
+from projects.models import (
+    CITATION_TARGETS,
+    Activity,
+    Citation,
+    Field,
+    Program,
+    ProgramEvent,
+    Project,
+    Source,
+    StatusReport,
+)
 
-TRACKER_MODELS = [Source, Field, Program, Partner, Project, Activity, StatusReport, Citation]
-CITED_MODELS = [Partner, Field, Program, Project, Activity, StatusReport]
+TRACKER_MODELS = [Source, Field, Program, ProgramEvent, Partner, Project, Activity, StatusReport, Citation]
+CITED_MODELS = [Partner, Field, Program, ProgramEvent, Project, Activity, StatusReport]
 TARGETS = CITATION_TARGETS
 ASEAN_MEMBER_STATES = {"BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN"}
 # "A short passage": enough words to be found in one place, few enough to be a quotation.
@@ -152,7 +162,7 @@ def test_fixtures_name_records_by_natural_key_not_by_primary_key():
 
 def test_the_files_load_in_dependency_order():
     order = [e["model"] for name in FIXTURE_FILES for e in fixture(name)]
-    expected = ["projects.source", "projects.field", "projects.program", "partners.partner"]
+    expected = ["projects.source", "projects.field", "projects.program", "projects.programevent", "partners.partner"]
     expected += ["projects.project", "projects.activity", "projects.statusreport", "projects.citation"]
     firsts = sorted(set(order), key=order.index)
     assert firsts == expected
@@ -499,3 +509,21 @@ def test_every_passage_a_staff_note_quotes_is_cited_on_its_record():
         if not any(quote in excerpt for excerpt in cited.get((target, key), []))
     ]
     assert not wrong, f"Passages staff notes quote that their record does not cite: {wrong}"
+
+
+def test_every_program_event_has_a_citation_that_gives_its_date():
+    """A program's dated event (the Vientiane Vision's announcement and update) is cited
+    by passages that hold its year and, where it has one, its month's name."""
+    cited = {}
+    for citation in entries("projects.citation"):
+        if citation.get("program_event"):
+            cited.setdefault(tuple(citation["program_event"]), []).append(" ".join(citation["excerpt"].split()))
+    events = entries("projects.programevent")
+    assert {e["slug"] for e in events} >= {"vientiane-vision-announced", "updating-the-vientiane-vision"}
+    wrong = []
+    for event in events:
+        key = (*event["program"], event["slug"])
+        wanted = [str(event["year"])] + ([MONTHS[event["month"] - 1]] if event["month"] else [])
+        if not all(any(w in excerpt for excerpt in cited.get(key, [])) for w in wanted):
+            wrong.append(f"{'/'.join(key)} (wants {' '.join(wanted)})")
+    assert not wrong, f"Program events with no citation giving their date: {wrong}"

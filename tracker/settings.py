@@ -319,6 +319,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "partners", "description": "The partner militaries and organisations that receive assistance."},
         {"name": "fields", "description": "The thematic areas of assistance (HA/DR, maritime security, ...)."},
         {"name": "programs", "description": "The frameworks projects run under."},
+        {
+            "name": "program-events",
+            "description": "A program's own dated events (its announcement, an update), as a source dates them.",
+        },
         {"name": "sources", "description": "The documents the records come from, which citations point into."},
         {"name": "reports", "description": "Counts, the partner × field matrix and the timeline of the projects."},
         {"name": "iati", "description": "The published projects as an IATI 2.03 activities document."},
@@ -340,6 +344,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "projects.models.Activity.Kind",
         "ProjectStatusEnum": "projects.models.Project.Status",
         "ReportedStatusEnum": "projects.models.StatusReport.REPORTED",
+        "ProgramEventKindEnum": "projects.models.ProgramEvent.Kind",
     },
 }
 

@@ -32,6 +32,7 @@ from projects.models import (
     Citation,
     Field,
     Program,
+    ProgramEvent,
     Project,
     Source,
     StatusReport,
@@ -71,15 +72,50 @@ class FieldSerializer(ModelRulesSerializer):
         fields = ["url", "public_url", "slug", "name", "name_ja", "description", "citations"]
 
 
+class ProgramEventSummarySerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="projects-api:programevent-detail")
+    date_display = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ProgramEvent
+        fields = ["id", "url", "title", "kind", "year", "month", "day", "date_display"]
+
+
 class ProgramSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:program-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
+    events = ProgramEventSummarySerializer(many=True, read_only=True)
 
     class Meta:
         model = Program
-        fields = ["url", "public_url", "slug", "name", "name_ja", "start_year", "description", "citations"]
+        fields = ["url", "public_url", "slug", "name", "name_ja", "start_year", "description", "citations", "events"]
         extra_kwargs = {"start_year": YEAR_BOUNDS}
+
+
+class ProgramEventSerializer(ModelRulesSerializer):
+    """A dated event of a program itself (its announcement, an update)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="projects-api:programevent-detail")
+    program = SlugRefField(queryset=Program.objects.all(), represent=NAMED_REF)
+    precision = serializers.CharField(read_only=True)
+    date_display = serializers.CharField(read_only=True)
+    citations = CitationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ProgramEvent
+        fields = [
+            "id", "url", "program", "title", "slug", "kind", "year", "month", "day", "precision", "date_display",
+            "location", "location_country", "description", "staff_note", "created", "updated", "version",
+            "citations",
+        ]  # fmt: skip
+        read_only_fields = ["slug", "created", "updated", "version"]
+        staff_only_fields = ["staff_note"]
+        extra_kwargs = {
+            "year": YEAR_BOUNDS,
+            "month": {"min_value": 1, "max_value": 12},
+            "day": {"min_value": 1, "max_value": 31},
+        }
 
 
 class SourceSerializer(ModelRulesSerializer):

@@ -12,6 +12,7 @@ router.register("programs", views.ProgramViewSet, basename="program")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("activities", views.ActivityViewSet, basename="activity")
 router.register("status-reports", views.StatusReportViewSet, basename="statusreport")
+router.register("program-events", views.ProgramEventViewSet, basename="programevent")
 router.register("sources", views.SourceViewSet, basename="source")
 
 urlpatterns = [

@@ -21,6 +21,7 @@ from projects.api.serializers import (
     CountsReportSerializer,
     FieldSerializer,
     MatrixReportSerializer,
+    ProgramEventSerializer,
     ProgramSerializer,
     ProjectSerializer,
     SourceSerializer,
@@ -30,9 +31,24 @@ from projects.api.serializers import (
     project_row,
     project_row_values,
 )
-from projects.filtersets import ActivityFilterSet, ProjectFilterSet, ProjectReportFilterSet, StatusReportFilterSet
+from projects.filtersets import (
+    ActivityFilterSet,
+    ProgramEventFilterSet,
+    ProjectFilterSet,
+    ProjectReportFilterSet,
+    StatusReportFilterSet,
+)
 from projects.iati import iati_activities_chunks, iati_errors_document
-from projects.models import PROJECT_CURSOR_KEYS, Activity, Field, Program, Project, Source, StatusReport
+from projects.models import (
+    PROJECT_CURSOR_KEYS,
+    Activity,
+    Field,
+    Program,
+    ProgramEvent,
+    Project,
+    Source,
+    StatusReport,
+)
 from projects.selectors import (
     DIMENSIONS,
     ReportError,
@@ -54,10 +70,11 @@ class FieldViewSet(TrackerViewSet):
 
 
 class ProgramViewSet(TrackerViewSet):
-    """Programs: the frameworks projects run under, with their citations."""
+    """Programs: the frameworks projects run under, with their citations and their dated
+    events (the program's own: an announcement, an update)."""
 
     serializer_class = ProgramSerializer
-    queryset = Program.objects.prefetch_related(citations_prefetch())
+    queryset = Program.objects.prefetch_related(citations_prefetch(), "events")
     filterset_fields = []
     csv_columns = [
         ("slug", lambda o: o.slug),
@@ -165,6 +182,33 @@ class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewset
             .select_related("project")
             .prefetch_related(citations_prefetch())
         )
+
+
+class ProgramEventViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
+    """Program events: what a program itself did and when (its announcement, an update),
+    dated to the precision its source gives, with the citations that say so. Public, as
+    programs are."""
+
+    serializer_class = ProgramEventSerializer
+    lookup_value_regex = "[0-9]+"
+    filterset_class = ProgramEventFilterSet
+    csv_columns = [
+        ("id", lambda e: e.id),
+        ("program", lambda e: e.program.slug),
+        ("program_name", lambda e: e.program.name),
+        ("title", lambda e: e.title),
+        ("kind", lambda e: e.kind),
+        ("kind_name", lambda e: e.get_kind_display()),
+        ("year", lambda e: e.year),
+        ("month", lambda e: e.month),
+        ("day", lambda e: e.day),
+        ("date", lambda e: e.date_display),
+        ("date_iso", lambda e: e.date_iso),
+        ("location", lambda e: e.location),
+    ]
+
+    def get_queryset(self):
+        return ProgramEvent.objects.select_related("program").prefetch_related(citations_prefetch())
 
 
 class StatusReportViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):

@@ -15,7 +15,7 @@ from core.models import (
     changed_by_and_when,
 )
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source, StatusReport
+from projects.models import Activity, Citation, Field, Program, ProgramEvent, Project, Source, StatusReport
 
 
 def _app_models():
@@ -33,13 +33,13 @@ def _has_fields(model, *names):
 class TestEveryModelUsesItsBase:
     def test_a_model_with_a_version_is_versioned(self):
         # Every record an editor can change (issue "Every answer true": no lost update).
-        editable = {Partner, Project, Activity, StatusReport, Citation, Field, Program, Source}
+        editable = {Partner, Project, Activity, StatusReport, ProgramEvent, Citation, Field, Program, Source}
         assert {m for m in _app_models() if _has_fields(m, "version")} == editable
         assert all(issubclass(m, VersionedModel) for m in editable)
 
     def test_a_model_with_timestamps_is_timestamped(self):
         with_timestamps = {m for m in _app_models() if _has_fields(m, "created", "updated")}
-        assert with_timestamps == {Partner, Project, Activity, StatusReport}
+        assert with_timestamps == {Partner, Project, Activity, StatusReport, ProgramEvent}
         assert all(issubclass(m, TimestampedModel) for m in with_timestamps)
 
     def test_reference_data_is_a_reference_model(self):

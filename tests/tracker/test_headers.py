@@ -57,6 +57,9 @@ def test_every_public_page_and_api_endpoint_carries_the_headers_over_https(clien
 def test_every_admin_page_carries_the_headers_for_staff(editor_client, project, view):
     from django.contrib import admin
 
+    from projects.models import ProgramEvent
+
+    ProgramEvent.objects.create(program=project.program, title="Launched", kind="announcement", year=2012)
     for model in [m for m in admin.site._registry if m._meta.app_label in {"partners", "projects"}]:
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}"
         args = [model._default_manager.first().pk] if view in {"change", "history"} else []

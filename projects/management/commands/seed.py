@@ -20,19 +20,20 @@ from django.utils import timezone
 
 from core.history import history_m2m_fields
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source, StatusReport
+from projects.models import Activity, Citation, Field, Program, ProgramEvent, Project, Source, StatusReport
 from projects.search import project_refresh_search
 
 # Loaded in this order: each file refers only to records of the files before it.
 FIXTURE_FILES = [
-    "sources.json", "reference.json", "partners.json", "projects.json", "status_reports.json", "citations.json",
+    "sources.json", "reference.json", "program_events.json", "partners.json", "projects.json", "status_reports.json",
+    "citations.json",
 ]  # fmt: skip
 
 # The seed is loaded only when none of these holds a record.
 MUST_BE_EMPTY = [Partner, Project, Program, Field, Source]
 
 # Every tracker model with history, in an order that can be deleted front to back.
-TRACKER_MODELS = [Citation, StatusReport, Activity, Project, Partner, Program, Field, Source]
+TRACKER_MODELS = [Citation, StatusReport, Activity, ProgramEvent, Project, Partner, Program, Field, Source]
 
 HISTORY_REASON = "Seed data loaded (manage.py seed)"
 
