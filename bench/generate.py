@@ -147,14 +147,14 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
                 (i, title, f"project-{i:06d}", rng.randint(1, programs), start,
                  end if end is not None else None, status, *as_of,
                  rng.choice(("", "", "US", "AU", "GB", "AU,US")), description,
-                 "t" if rng.random() < 0.9 else "f", now, now, 1, doc, _array(pids), _array(fids))
+                 "t" if rng.random() < 0.9 else "f", now, now, 1, doc, _array(pids), _array(fids), "")
             )  # fmt: skip
             links_p.extend((i, p) for p in pids)
             links_f.extend((i, f) for f in fids)
         _copy(cur, "projects_project",
               ["id", "title", "slug", "program_id", "start_year", "end_year", "status", "status_year",
                "status_month", "status_day", "cooperating_countries", "description", "published", "created",
-               "updated", "version", "search_document", "partner_ids", "field_ids"],
+               "updated", "version", "search_document", "partner_ids", "field_ids", "staff_note"],
               project_rows)  # fmt: skip
         _copy(cur, "projects_statusreport",
               ["id", "project_id", "status", "slug", "year", "month", "day", "note", "created", "updated",
@@ -170,11 +170,12 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
                 month = rng.choice((None, rng.randint(1, 12)))
                 day = rng.randint(1, 28) if month and rng.random() < 0.5 else None
                 yield (i, project, f"Activity {i}", f"activity-{i}", rng.choice(KINDS), year, month, day,
-                       "", "", "", now, now, 1)  # fmt: skip
+                       "", "", "", now, now, 1, "")  # fmt: skip
 
         _copy(cur, "projects_activity",
               ["id", "project_id", "title", "slug", "kind", "year", "month", "day", "location",
-               "location_country", "description", "created", "updated", "version"], activity_rows())  # fmt: skip
+               "location_country", "description", "created", "updated", "version", "staff_note"],
+              activity_rows())  # fmt: skip
         # What Project.refresh_latest_of() keeps: the latest evidence year (an activity or
         # a status report; the generated data cites no source); the database computes
         # active_until from it.
