@@ -337,6 +337,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.openapi.postprocess_errors_and_conditional_requests",
+        "core.api.openapi.postprocess_staff_only_fields",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "core.api.openapi.country_choices",

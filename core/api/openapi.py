@@ -266,3 +266,35 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 del operation["parameters"]
     _drop_unused_schemas(result)
     return result
+
+
+def postprocess_staff_only_fields(result, generator, request, public):
+    """A field only staff read (a serializer's Meta.staff_only_fields, dropped from every
+    other reader's answer by ModelRulesSerializer) is never a required property: an
+    answer without it is valid. Its description says who sees it."""
+    from core.api.serializers import ModelRulesSerializer
+
+    staff_only = {}
+
+    def collect(cls):
+        for sub in cls.__subclasses__():
+            names = getattr(getattr(sub, "Meta", None), "staff_only_fields", ())
+            if names:
+                staff_only[sub.__name__.removesuffix("Serializer")] = set(names)
+            collect(sub)
+
+    collect(ModelRulesSerializer)
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        names = staff_only.get(name.removeprefix("Patched"))
+        if not names:
+            continue
+        if "required" in schema:
+            schema["required"] = [field for field in schema["required"] if field not in names]
+            if not schema["required"]:
+                del schema["required"]
+        for field in names & set(schema.get("properties", {})):
+            prop = schema["properties"][field]
+            description = prop.get("description", "")
+            if "staff only" not in description.lower():
+                prop["description"] = f"Staff only (absent for others). {description}".strip()
+    return result
