@@ -170,13 +170,14 @@ def projects(environ):
     rows = [by_id[pk] for pk in ids]
     partners, fields, activities = {}, {}, {}
     cur.execute(
-        "SELECT pp.project_id, pa.slug, pa.name, pa.name_ja, pa.country FROM partners_partner pa "
-        "JOIN projects_project_partners pp ON pa.id = pp.partner_id WHERE pp.project_id = ANY(%s) ORDER BY pa.name",
+        "SELECT pp.project_id, pa.slug, pa.name, pa.name_ja, pa.country, pp.role FROM partners_partner pa "
+        "JOIN projects_project_partners pp ON pa.id = pp.partner_id WHERE pp.project_id = ANY(%s) "
+        "ORDER BY pa.name, pa.id",
         [ids],
     )
-    for pid, slug, name, name_ja, country in cur:
+    for pid, slug, name, name_ja, country, role in cur:
         partners.setdefault(pid, []).append(
-            {"slug": slug, "name": name, "name_ja": name_ja, "country": country or None}
+            {"slug": slug, "name": name, "name_ja": name_ja, "country": country or None, "role": role}
         )
     cur.execute(
         "SELECT pf.project_id, f.slug, f.name, f.name_ja FROM projects_field f "

@@ -33,9 +33,12 @@ from core.history import (
     describe_children,
     has_children,
     history_m2m_fields,
+    link_label,
+    link_states,
     linked_ids,
     restore_deleted,
     revert_children,
+    set_links,
 )
 from core.models import OneHistoryEntry
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
@@ -132,8 +135,19 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         entry = getattr(request, "_history_entry", None)
+        if entry is None and change and self._links_changed(formsets):
+            # Only links edited in an inline (a partner or its role): they are the record's
+            # own, so it is saved (a new version, checked against the one loaded) and its
+            # history entry holds them.
+            entry = OneHistoryEntry(type(form.instance)).begin()
+            form.instance._history_user = request.user
+            form.instance.save()
         if entry is not None:
             entry.end(form.instance)
+
+    def _links_changed(self, formsets):
+        throughs = {field.remote_field.through for field in history_m2m_fields(self.model)}
+        return any(formset.model in throughs and formset.has_changed() for formset in formsets)
 
     def _url_name(self, view, *, admin=True):
         name = f"{self.opts.app_label}_{self.opts.model_name}_{view}"
@@ -225,6 +239,7 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
             when = record.history_date
             request._revert_children = (when, children_as_of(self.model, current.pk, when))
             request._revert_links = links
+            request._revert_record = record
             extra_context = {
                 **(extra_context or {}),
                 "restore_changes": changes,
@@ -240,6 +255,11 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         reverting = getattr(request, "_revert_children", None)
         if reverting is not None and request.method == "POST":
             when, plan = reverting
+            # Links with columns of their own (a partner's role) are edited in an inline,
+            # not on the form, which the revert view does not show: set here, as they were.
+            for field in history_m2m_fields(self.model):
+                if not field.remote_field.through._meta.auto_created:
+                    set_links(obj, field, request._revert_record)
             revert_children(self.model, obj.pk, when, request.user, plan)
             entry = getattr(request, "_history_entry", None)
             if entry is not None:
@@ -266,12 +286,11 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
         whose value differs, each link added or removed."""
         links, changes = {}, []
         for field in history_m2m_fields(self.model):
-            then = linked_ids(record, field)
-            links[field.name] = then
-            now = set(getattr(current, field.name).values_list("pk", flat=True))
-            related = field.related_model._default_manager
-            added = sorted(str(o) for o in related.filter(pk__in=set(then) - now))
-            removed = sorted(str(o) for o in related.filter(pk__in=now - set(then)))
+            links[field.name] = linked_ids(record, field)
+            then, now = link_states(field, record=record), link_states(field, obj=current)
+            related = field.related_model._default_manager.in_bulk([*then, *now])
+            added = sorted(link_label(field, related.get(pk, pk), then[pk]) for pk in then if now.get(pk) != then[pk])
+            removed = sorted(link_label(field, related.get(pk, pk), now[pk]) for pk in now if then.get(pk) != now[pk])
             if added or removed:
                 changes.append({"field": field.verbose_name, "added": added, "removed": removed})
         then_instance = record.instance

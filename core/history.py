@@ -61,6 +61,55 @@ def linked_ids(record, field):
     return [getattr(row, field.m2m_reverse_field_name() + "_id") for row in getattr(record, field.name).all()]
 
 
+def _link_extras(field):
+    """The columns of `field`'s through model beyond its two keys (a partner's role)."""
+    through = field.remote_field.through
+    keys = {field.m2m_field_name(), field.m2m_reverse_field_name()}
+    return [f.attname for f in through._meta.concrete_fields if not f.primary_key and f.name not in keys]
+
+
+def set_links(obj, field, record):
+    """Give `obj` the links of `field` that history entry `record` held (None: none), each
+    with the through model's other columns as they were (a partner's role)."""
+    manager = getattr(obj, field.name)
+    manager.clear()
+    if record is None:
+        return
+    extras = _link_extras(field)
+    groups = {}
+    for row in getattr(record, field.name).all():
+        key = tuple(getattr(row, name) for name in extras)
+        groups.setdefault(key, []).append(getattr(row, field.m2m_reverse_field_name() + "_id"))
+    for key, ids in groups.items():
+        manager.add(*ids, through_defaults=dict(zip(extras, key, strict=True)))
+
+
+def link_states(field, *, record=None, obj=None):
+    """{related id: (the through model's other columns)} of the links of `field` that a
+    history entry `record` held, or that record `obj` has now."""
+    extras = _link_extras(field)
+    target = field.m2m_reverse_field_name() + "_id"
+    if record is not None:
+        return {
+            getattr(row, target): tuple(getattr(row, n) for n in extras) for row in getattr(record, field.name).all()
+        }
+    through = field.remote_field.through
+    rows = through._base_manager.filter(**{f"{field.m2m_field_name()}_id": obj.pk}).values_list(target, *extras)
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def link_label(field, related, extras) -> str:
+    """A link as the revert form lists it: "Brunei", or with its columns, "Brunei (Venue)"."""
+    if not extras:
+        return str(related)
+    through = field.remote_field.through
+    shown = [
+        str(dict(through._meta.get_field(name).flatchoices).get(value, value))
+        for name, value in zip(_link_extras(field), extras, strict=True)
+    ]
+    return f"{related} ({', '.join(shown)})"
+
+
 def history_m2m_fields(model):
     """The many-to-many fields whose links `model`'s history entries hold."""
     return getattr(model.history.model, "_history_m2m_fields", [])
@@ -77,7 +126,7 @@ def _restore(model, record, user, restored, when):
     linked = model.history.model.objects.filter(id=record.id, history_id__lt=record.history_id)
     linked = linked.exclude(history_type="-").order_by("-history_id").first()
     for field in history_m2m_fields(model):
-        getattr(obj, field.name).set(linked_ids(linked, field) if linked is not None else [])
+        set_links(obj, field, linked)
     entry.end(obj)
     _restore_links_to(model, obj)
     _restore_children(model, obj, user, restored, when)
@@ -93,11 +142,13 @@ def _restore_links_to(model, obj):
                 continue
             history = other.history.model
             m2m_history = getattr(history, field.name).model  # as manage.py seed reads it
-            owners = m2m_history.objects.filter(
+            extras = _link_extras(field)
+            rows = m2m_history.objects.filter(
                 history__history_id__in=_latest_entries(history), **{f"{field.m2m_reverse_field_name()}_id": obj.pk}
-            ).values_list(f"{field.m2m_field_name()}_id", flat=True)
-            for owner in other._base_manager.filter(pk__in=list(owners)):
-                getattr(owner, field.name).add(obj)
+            ).values_list(f"{field.m2m_field_name()}_id", *extras)
+            then = {row[0]: dict(zip(extras, row[1:], strict=True)) for row in rows}
+            for owner in other._base_manager.filter(pk__in=list(then)):
+                getattr(owner, field.name).add(obj, through_defaults=then[owner.pk])
 
 
 def _models_linking_to(model):

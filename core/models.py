@@ -5,6 +5,7 @@ visibility rules of published records, and a field for ids the database keeps on
 import calendar
 import json
 import re
+from collections import defaultdict
 
 from django.contrib.auth import get_permission_codename
 from django.db import models
@@ -307,3 +308,30 @@ class OneHistoryEntry:
         keep.history_date = timezone.now()
         keep.save(update_fields=["history_type", "history_change_reason", "history_date"])
         self.history.model.objects.filter(history_id__in=[r.history_id for r in records[:-1]]).delete()
+        # The links as they ended: a link row saved on its own (a partner's role, from the
+        # admin's inline or the API) leaves no history of its own.
+        record_links([keep], self.history.model, instance=instance)
+
+
+def record_links(history_rows, history_model, *, instance=None) -> None:
+    """Write the links (many-to-many rows, with every column of their through model) that
+    the history entries `history_rows` hold, from the links stored now, in place of any
+    they held. `instance`: the one record all the rows are of (saves a query per field)."""
+    rows = list(history_rows)
+    if not rows:
+        return
+    for field in getattr(history_model, "_history_m2m_fields", []):
+        m2m_history = getattr(history_model, field.name).model
+        through = field.remote_field.through
+        names = [f.attname for f in through._meta.concrete_fields]
+        owner = f"{field.m2m_field_name()}_id"
+        owners = [instance.pk] if instance is not None else {row.id for row in rows}
+        links = defaultdict(list)
+        for link in through._base_manager.filter(**{f"{owner}__in": owners}).order_by("pk"):
+            links[getattr(link, owner)].append(link)
+        m2m_history.objects.filter(history__in=rows).delete()
+        m2m_history.objects.bulk_create(
+            m2m_history(history=row, **{name: getattr(link, name) for name in names})
+            for row in rows
+            for link in links.get(row.id, [])
+        )

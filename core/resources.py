@@ -230,6 +230,77 @@ class SlugManyWidget(widgets.ManyToManyWidget):
         return super().render(value, obj, **kwargs)
 
 
+class Linked:
+    """A related record as a link of a many-to-many column gives it, with the link's own
+    columns (`extras`: a partner's role); otherwise it reads as the record."""
+
+    def __init__(self, target, extras):
+        self.target = target
+        self.extras = extras
+
+    def __getattr__(self, name):
+        return getattr(self.target, name)
+
+    def __str__(self):
+        return str(self.target)
+
+
+def link_extras(obj) -> dict:
+    """The link's own columns of a record a many-to-many column gives ({} for none)."""
+    return obj.extras if isinstance(obj, Linked) else {}
+
+
+class SlugRoleManyWidget(SlugManyWidget):
+    """Comma-separated slugs, each with the link's `column` after a colon where it is not
+    the default: "asean, brunei:venue". (A slug holds no colon.)"""
+
+    def __init__(self, model, *, column, choices, default, **kwargs):
+        super().__init__(model, **kwargs)
+        self.column, self.choices, self.default = column, list(choices), default
+
+    def _items(self, value):
+        if isinstance(value, int | float):
+            value = _slug(value)
+        items = {}
+        for item in str(value or "").split(self.separator):
+            slug, _sep, extra = item.strip().partition(":")
+            if slug.strip():
+                items.setdefault(slug.strip(), extra.strip() or self.default)
+        return items
+
+    def _slugs(self, value):
+        return list(self._items(value))
+
+    def clean(self, value, row=None, **kwargs):
+        items = self._items(value)
+        for slug, extra in items.items():
+            if extra not in self.choices:
+                raise ValueError(
+                    _("%(slug)s: unknown %(column)s %(value)s (one of %(choices)s)")
+                    % {"slug": slug, "column": self.column, "value": repr(extra), "choices": ", ".join(self.choices)}
+                )
+        return [Linked(target, {self.column: items[target.slug]}) for target in super().clean(value, row, **kwargs)]
+
+    def render(self, value, obj=None, **kwargs):
+        if isinstance(value, list):
+            return self.separator.join(self._rendered(o.slug, link_extras(o).get(self.column)) for o in value)
+        if value is None:
+            return ""
+        rows = value.through.objects.filter(**{value.source_field_name: value.instance})
+        rows = rows.select_related(value.target_field_name).order_by(f"{value.target_field_name}__slug")
+        return self.separator.join(
+            self._rendered(getattr(row, value.target_field_name).slug, getattr(row, self.column)) for row in rows
+        )
+
+    def _rendered(self, slug, extra):
+        return slug if extra in (None, self.default) else f"{slug}:{extra}"
+
+
+def _link_set(objects):
+    """Links compared: each target with the link's own columns."""
+    return {(o.pk, tuple(sorted(link_extras(o).items()))) for o in objects}
+
+
 def _unknown_country(code):
     return ValueError(_("unknown country code %(code)s (use ISO 3166-1 alpha-2, e.g. AU,US)") % {"code": repr(code)})
 
@@ -801,7 +872,7 @@ class VersionCheckedResource(resources.ModelResource):
             return False
         for field, before in zip(self.get_import_fields(), instance._import_before, strict=True):
             if isinstance(field.widget, widgets.ManyToManyWidget):
-                if field.column_name in row and {o.pk for o in field.clean(row)} != {o.pk for o in before}:
+                if field.column_name in row and _link_set(field.clean(row)) != _link_set(before):
                     return False
             elif field.get_value(instance) != before:
                 return False
@@ -895,26 +966,47 @@ class VersionCheckedResource(resources.ModelResource):
         if name in pending:
             return pending[name]
         targets = self._link_targets[name]
-        return [targets[pk] for pk in self._links[name].get(obj.pk, ())]
+        extras = self._extra_columns(self._meta.model._meta.get_field(name))
+        rows = self._links[name].get(obj.pk, {})
+        if not extras:
+            return [targets[pk] for pk in rows]
+        return [Linked(targets[pk], {c: getattr(row, c) for c in extras}) for pk, row in rows.items()]
+
+    @staticmethod
+    def _extra_columns(field):
+        """The through model's columns beyond the two keys (a partner's role)."""
+        through = field.remote_field.through
+        keys = {field.m2m_field_name(), field.m2m_reverse_field_name()}
+        return [f.attname for f in through._meta.concrete_fields if not f.primary_key and f.name not in keys]
 
     def _write_links(self, batch, using):
         for field in self._meta.model._meta.many_to_many:
             through, owner, target = self._through(field)
             stored = self._links[field.name]
-            add, remove = [], []
+            extras = self._extra_columns(field)
+            add, remove, change = [], [], []
             for obj in batch:
                 wanted = getattr(obj, "_import_links", {}).get(field.name)
                 if wanted is None:
                     continue
                 have = stored.setdefault(obj.pk, {})
-                wanted_pks = {o.pk for o in wanted}
-                for pk in [pk for pk in have if pk not in wanted_pks]:
+                wanted_extras = {o.pk: link_extras(o) for o in wanted}
+                for pk in [pk for pk in have if pk not in wanted_extras]:
                     remove.append(have.pop(pk))
-                for pk in wanted_pks - have.keys():
-                    have[pk] = through(**{f"{owner}_id": obj.pk, f"{target}_id": pk})
-                    add.append(have[pk])
+                for pk, values in wanted_extras.items():
+                    row = have.get(pk)
+                    if row is None:
+                        have[pk] = through(**{f"{owner}_id": obj.pk, f"{target}_id": pk}, **values)
+                        add.append(have[pk])
+                    elif any(getattr(row, c) != values[c] for c in extras if c in values):
+                        for c in extras:
+                            if c in values:
+                                setattr(row, c, values[c])
+                        change.append(row)
             if remove:
                 through.objects.using(using).filter(pk__in=[row.pk for row in remove]).delete()
+            if change:
+                through.objects.using(using).bulk_update(change, extras)
             if add:
                 through.objects.bulk_create(add)
 

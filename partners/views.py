@@ -6,19 +6,21 @@ from django.views.generic import DetailView, TemplateView
 from core.i18n import localname
 from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
-from projects.models import Project
+from projects.models import COUNTED_ROLES, PartnerRole, Project, ProjectPartner
 from projects.selectors import project_cards, public_citations, stable_order
 
 
-def _projects_of(partner_ids):
-    return Project.partners.through.objects.filter(partner__in=partner_ids).values("project_id")
+def _projects_of(partner_ids, roles=COUNTED_ROLES):
+    """The projects these partners take part in, in `roles` (by default every role but
+    venue: a country where an event only took place is not a partner in it)."""
+    return ProjectPartner.objects.filter(partner__in=partner_ids, role__in=roles).values("project_id")
 
 
 def _breakdown(partner, family):
     """The partner and each of its services and agencies, with the number of published
     projects each takes part in (the partner's own first)."""
     counts = dict(
-        Project.partners.through.objects.filter(partner__in=family, project__published=True)
+        ProjectPartner.objects.filter(partner__in=family, project__published=True, role__in=COUNTED_ROLES)
         .values_list("partner_id")
         .annotate(n=Count("project_id", distinct=True))
     )
@@ -40,8 +42,8 @@ class PartnerListView(TemplateView):
         # Each partner's projects, its services' and agencies' included (PartnerQuerySet).
         ancestry = Partner.objects.public().ancestry()
         projects_of = {}
-        for project_id, partner_id in Project.partners.through.objects.filter(
-            project__published=True, partner__in=Partner.objects.public()
+        for project_id, partner_id in ProjectPartner.objects.filter(
+            project__published=True, partner__in=Partner.objects.public(), role__in=COUNTED_ROLES
         ).values_list("project_id", "partner_id"):
             for ancestor in ancestry.get(partner_id, ()):
                 projects_of.setdefault(ancestor, set()).add(project_id)
@@ -104,6 +106,9 @@ class PartnerDetailView(DetailView):
         family = Partner.objects.public().with_descendants([partner])
         projects = list(project_cards(stable_order(Project.objects.public().filter(pk__in=_projects_of(family)))))
         context["projects"] = projects
+        # Where it was only the venue: listed apart, not counted as its projects.
+        venue_only = Project.objects.public().filter(pk__in=_projects_of(family, [PartnerRole.VENUE]))
+        context["venue_projects"] = list(stable_order(venue_only.exclude(pk__in=[p.pk for p in projects])))
         context["breakdown"] = _breakdown(partner, family) if len(family) > 1 else []
         context["parent"] = partner.parent if partner.parent and partner.parent.published else None
         context["years"], context["year_rows"] = self.years_grid(projects)

@@ -3,7 +3,7 @@
 import logging
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -12,8 +12,20 @@ from core.admin import CheckedAutocompleteMixin, HistoryAdmin, SpreadsheetAdmin,
 from core.forms import OptimisticLockForm
 from projects import services
 from projects.forms import ActivityForm, ProgramEventForm, StatusReportForm
-from projects.models import Activity, Citation, Field, Program, ProgramEvent, Project, Source, StatusReport
+from projects.models import (
+    Activity,
+    Citation,
+    Field,
+    PartnerRole,
+    Program,
+    ProgramEvent,
+    Project,
+    ProjectPartner,
+    Source,
+    StatusReport,
+)
 from projects.resources import ProjectResource
+from projects.search import project_refresh_search
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +36,23 @@ class ActivityInline(CheckedAutocompleteMixin, admin.TabularInline):
     extra = 0
     fields = ["title", "kind", "year", "month", "day", "location", "location_country", "loaded_version"]
     show_change_link = True
+
+
+class ProjectPartnerInline(CheckedAutocompleteMixin, admin.TabularInline):
+    """A project's partners, each with its role: at least one."""
+
+    model = ProjectPartner
+    fields = ["partner", "role"]
+    autocomplete_fields = ["partner"]
+    extra = 0
+    min_num = 1
+    verbose_name = _("partner")
+    verbose_name_plural = _("partners (a venue is only where it took place, and is not counted as a partner)")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # The admin passes min_num but not validate_min: without it, deleting every row
+        # would save a project with no partner.
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
 class StatusReportInline(CheckedAutocompleteMixin, admin.TabularInline):
@@ -107,20 +136,31 @@ class ProjectAdmin(SpreadsheetAdmin):
     list_select_related = ["program"]
     search_fields = ["title", "slug", "description", "partners__name", "fields__name"]
     date_hierarchy = "updated"
-    autocomplete_fields = ["program", "partners", "fields"]
+    autocomplete_fields = ["program", "fields"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["status_as_of", "version", "created", "updated"]
-    inlines = [StatusReportInline, ActivityInline, citations_inline(Citation, "project")]
+    inlines = [ProjectPartnerInline, StatusReportInline, ActivityInline, citations_inline(Citation, "project")]
     actions = ["publish", "unpublish", *[_set_status_action(value) for value, _label in StatusReport.REPORTED]]
     history_list_display = ["status", "published"]
     list_per_page = 50
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("partners", "fields")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch("projectpartner_set", queryset=ProjectPartner.objects.select_related("partner")), "fields"
+            )
+        )
 
     @admin.display(description=_("partners"))
     def partner_list(self, obj):
-        return ", ".join(p.name for p in obj.partners.all())
+        return ", ".join(
+            link.partner.name
+            if link.role == PartnerRole.RECIPIENT
+            else f"{link.partner.name} ({link.get_role_display()})"
+            for link in sorted(obj.projectpartner_set.all(), key=lambda link: link.partner.name)
+        )
 
     @admin.display(description=_("fields"))
     def field_list(self, obj):
@@ -142,6 +182,9 @@ class ProjectAdmin(SpreadsheetAdmin):
                 if row.instance.pk is None and row.has_changed():
                     row.instance.entered_by = request.user
         super().save_formset(request, form, formset, change)
+        if formset.model is ProjectPartner and formset.has_changed():
+            # Saved as rows, not through the many-to-many manager, whose signals would.
+            project_refresh_search(projects=Project.objects.filter(pk=form.instance.pk))
 
     def _report(self, request, count, verb):
         self.message_user(

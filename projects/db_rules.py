@@ -24,7 +24,7 @@ too), and migrating back before 0009 drops them. Two things follow.
 from django.db import migrations
 
 from core.db import execute_dialect
-from projects.facets import facets_create, facets_drop
+from projects.facets import facets_create, facets_create_before_roles, facets_drop
 
 RULE = "projects_activity_within_project_span"
 MESSAGE = f"{RULE}: the year of an activity must lie inside the years of its project"
@@ -90,11 +90,14 @@ def span_rule_drop(apps, schema_editor) -> None:
     execute_dialect(schema_editor, postgresql=POSTGRES_DROP, sqlite=SQLITE_DROP)
 
 
-def around_table_changes(*operations) -> list:
+def around_table_changes(*operations, before_roles=False) -> list:
     """A migration's operations on projects_project or projects_activity, with the span
     rule's and the link ids' triggers dropped before them and created after: applied and
-    unapplied alike, the operations run without triggers and the database has them after."""
-    triggers = [(span_rule_create, span_rule_drop), (facets_create, facets_drop)]
+    unapplied alike, the operations run without triggers and the database has them after.
+    `before_roles`: the link ids' triggers as they were before partners had roles (for the
+    migrations before 0018, whose tables have no role yet)."""
+    link_ids = facets_create_before_roles if before_roles else facets_create
+    triggers = [(span_rule_create, span_rule_drop), (link_ids, facets_drop)]
     return [
         *(migrations.RunPython(drop, create) for create, drop in triggers),
         *operations,

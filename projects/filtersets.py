@@ -23,7 +23,17 @@ from core.filtersets import (
 )
 from partners.models import Partner
 from projects.facets import uses_facets
-from projects.models import Activity, Field, Program, ProgramEvent, Project, StatusReport
+from projects.models import (
+    COUNTED_ROLES,
+    Activity,
+    Field,
+    PartnerRole,
+    Program,
+    ProgramEvent,
+    Project,
+    ProjectPartner,
+    StatusReport,
+)
 from projects.search import project_search
 
 
@@ -51,12 +61,47 @@ def _linked(through, related_field, values, project="pk", **conditions):
     )
 
 
-class ProjectFilterSet(TrackerFilterSet):
+PARTNER_ROLE_HELP = _(
+    "The roles in which the partner, country, region and ASEAN filters count a partner (repeat for "
+    "several). By default every role but venue: a country where an event only took place is not a "
+    "partner in it. On its own: the projects with a partner in one of these roles."
+)
+
+
+class PartnerRoleMixin:
+    """The `partner_role` filter, and the partner filters that count the roles it names
+    (COUNTED_ROLES when it names none)."""
+
+    def _roles(self):
+        roles = self.form.cleaned_data.get("partner_role") if hasattr(self.form, "cleaned_data") else None
+        return tuple(roles) if roles else COUNTED_ROLES
+
+    def _counted_only(self):
+        """Whether the roles asked for are the ones `partner_ids` holds (projects.facets)."""
+        return set(self._roles()) == set(COUNTED_ROLES)
+
+    def _asks_partner(self):
+        data = self.form.cleaned_data
+        return any(data.get(name) not in (None, [], "") for name in ("partner", "country", "region", "asean"))
+
+    def filter_partner_role(self, queryset, name, value):
+        # With a partner filter, that filter counts these roles; on its own, any partner.
+        if not value or self._asks_partner():
+            return queryset
+        visible = _visible_partners(self.request)
+        return queryset.filter(_linked(ProjectPartner, "partner", visible, project=self.project_key, role__in=value))
+
+
+class ProjectFilterSet(PartnerRoleMixin, TrackerFilterSet):
+    project_key = "pk"
     q = SearchFilter(method="filter_q", label=_("Search"))
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
     region = ChoicesFilter(choices=Partner.Region.choices, method="filter_region", label=_("Region"))
     asean = StrictBooleanFilter(method="filter_asean", label=_("ASEAN member"))
+    partner_role = ChoicesFilter(
+        choices=PartnerRole.choices, method="filter_partner_role", label=_("Partner role"), help_text=PARTNER_ROLE_HELP
+    )
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
     status = ChoicesFilter(choices=Project.Status.choices, label=_("Status"))
@@ -103,22 +148,22 @@ class ProjectFilterSet(TrackerFilterSet):
         if not value:
             return queryset
         family = _partner_family(self.request, value)
-        if uses_facets(queryset):
+        if uses_facets(queryset) and self._counted_only():
             return queryset.filter(partner_ids__overlap=family)
-        return queryset.filter(_linked(Project.partners.through, "partner", family))
+        return queryset.filter(_linked(ProjectPartner, "partner", family, role__in=self._roles()))
 
     def _by_partner_attribute(self, queryset, attribute, values):
         # Only partners the user may see count: a draft partner's country must not make a
         # published project match.
         visible = _visible_partners(self.request)
-        if uses_facets(queryset):
+        if uses_facets(queryset) and self._counted_only():
             from django.contrib.postgres.expressions import ArraySubquery
 
             # The matching partners' ids in the same statement (an InitPlan, run once).
             ids = ArraySubquery(visible.filter(**{f"{attribute}__in": values}).order_by().values("pk"))
             return queryset.filter(partner_ids__overlap=ids)
         return queryset.filter(
-            _linked(Project.partners.through, "partner", visible, **{f"partner__{attribute}__in": values})
+            _linked(ProjectPartner, "partner", visible, role__in=self._roles(), **{f"partner__{attribute}__in": values})
         )
 
     def filter_country(self, queryset, name, value):
@@ -186,11 +231,15 @@ class ProgramEventFilterSet(TrackerFilterSet):
         fields = []
 
 
-class ActivityFilterSet(TrackerFilterSet):
+class ActivityFilterSet(PartnerRoleMixin, TrackerFilterSet):
+    project_key = "project_id"
     q = SearchFilter(method="filter_q", label=_("Search"))
     project = SlugMultipleFilter(field_name="project__slug", queryset=_visible_projects, label=_("Project"))
     partner = SlugMultipleFilter(queryset=_visible_partners, method="filter_partner", label=_("Partner"))
     country = CountryFilter(method="filter_country", label=_("Country"))
+    partner_role = ChoicesFilter(
+        choices=PartnerRole.choices, method="filter_partner_role", label=_("Partner role"), help_text=PARTNER_ROLE_HELP
+    )
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     kind = ChoicesFilter(choices=Activity.Kind.choices, label=_("Kind"))
     year = YearFilter(field_name="year", label=_("Year"))
@@ -211,24 +260,30 @@ class ActivityFilterSet(TrackerFilterSet):
             )
         return queryset.filter(condition)
 
-    def _project_through(self, queryset, through, related_field, values):
+    def _project_through(self, queryset, through, related_field, values, **conditions):
         if not values:
             return queryset
-        return queryset.filter(_linked(through, related_field, values, project="project_id"))
+        return queryset.filter(_linked(through, related_field, values, project="project_id", **conditions))
 
     def filter_partner(self, queryset, name, value):
         if not value:
             return queryset
-        return self._project_through(
-            queryset, Project.partners.through, "partner", _partner_family(self.request, value)
-        )
+        family = _partner_family(self.request, value)
+        return self._project_through(queryset, ProjectPartner, "partner", family, role__in=self._roles())
 
     def filter_country(self, queryset, name, value):
         if not value:
             return queryset
         visible = _visible_partners(self.request)
         return queryset.filter(
-            _linked(Project.partners.through, "partner", visible, project="project_id", partner__country__in=value)
+            _linked(
+                ProjectPartner,
+                "partner",
+                visible,
+                project="project_id",
+                role__in=self._roles(),
+                partner__country__in=value,
+            )
         )
 
     def filter_field(self, queryset, name, value):

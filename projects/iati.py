@@ -22,12 +22,16 @@ left out rather than made up. The choices, and why:
   the work is done; the tracker records no administrative closure, which 4 would claim),
   cancelled 5, suspended 6.
 - Participating organisations: the ministry as funding (1) and implementing (4)
-  organisation; each partner as implementing (4): its forces take part in carrying out the
-  activity, while extending (3) would claim it manages the ministry's funds; each
+  organisation; each partner in a counted role (recipient, host, co-host, co-chair,
+  participant: projects.models.COUNTED_ROLES) as implementing (4): its forces take part in
+  carrying out the activity, while extending (3) would claim it manages the ministry's
+  funds, and IATI has no role for a co-organiser of its own. A venue (only the country
+  where it took place) is no participating organisation: it is a `location`. Each
   co-operating country, named by a narrative (no IATI reference is known), as
   implementing (4) too. Partners are type 10 (Government), a regional organisation
   (ASEAN) type 40 (Multilateral).
-- Recipient countries: the partners' countries, without percentages (the sources do not
+- Recipient countries: the countries of the partners in the recipient role (not a host,
+  co-chair or venue), without percentages (the sources do not
   say how the assistance divides between countries). ASEAN gets no recipient-region: no
   DAC region code is ASEAN.
 - Sectors: every field in vocabulary 99 (our own: the field's slug as code, its name as
@@ -55,7 +59,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from partners.models import Partner
-from projects.models import Project
+from projects.models import COUNTED_ROLES, PartnerRole, Project, ProjectPartner
 
 IATI_VERSION = "2.03"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -119,7 +123,14 @@ def iati_activities_chunks(*, projects, base_url: str, now: datetime.datetime | 
         projects.public()
         .exclude(status=Project.Status.NOT_REPORTED)
         .select_related("program")
-        .prefetch_related(Prefetch("partners", queryset=Partner.objects.public()), "fields")
+        .prefetch_related(
+            Prefetch(
+                "projectpartner_set",
+                queryset=ProjectPartner.objects.filter(partner__in=Partner.objects.public()).select_related("partner"),
+                to_attr="public_links",
+            ),
+            "fields",
+        )
     )
     with translation.override(settings.LANGUAGE_CODE):
         uris = {
@@ -162,7 +173,12 @@ def _activity(project, *, uris, base_url, today) -> ET.Element:
         status = f"Status: {project.status_with_date} (its latest status report)."
     _narrative(ET.SubElement(activity, "description", {"type": "4"}), status)
 
-    partners = list(project.partners.all())
+    # A partner in a counted role takes part (participating-org, Implementing); a
+    # recipient's country is a recipient-country; a venue only locates the activity.
+    links = sorted(project.public_links, key=lambda link: link.partner.name)
+    partners = [link.partner for link in links if link.role in COUNTED_ROLES]
+    recipients = [link.partner for link in links if link.role == PartnerRole.RECIPIENT]
+    venues = [link.partner for link in links if link.role == PartnerRole.VENUE]
     for role in (ROLE_FUNDING, ROLE_IMPLEMENTING):
         ministry = ET.SubElement(
             activity,
@@ -191,8 +207,12 @@ def _activity(project, *, uris, base_url, today) -> ET.Element:
         element = ET.SubElement(activity, "activity-date", {"type": date_type, "iso-date": date.isoformat()})
         _narrative(element, f"Year only: the sources give the year {year}, not a day.")
 
-    for code in sorted({p.country.code for p in partners if p.country}):
+    for code in sorted({p.country.code for p in recipients if p.country}):
         ET.SubElement(activity, "recipient-country", {"code": code})
+    for venue in venues:
+        location = ET.SubElement(activity, "location")
+        _narrative(ET.SubElement(location, "name"), venue.name)
+        _narrative(ET.SubElement(location, "description"), "Where it took place (the venue).")
 
     fields = list(project.fields.all())
     for code in sorted({FIELD_DAC_SECTORS[f.slug] for f in fields if f.slug in FIELD_DAC_SECTORS}):

@@ -193,6 +193,56 @@ def project_years_display(start_year, end_year) -> str:
     return f"{start_year}–{end_year}"
 
 
+class PartnerRole(models.TextChoices):
+    """A partner's part in a project, as the sources state it."""
+
+    RECIPIENT = "recipient", _("Recipient")  # the partner the assistance or co-operation is for
+    HOST = "host", _("Host")  # hosted the event, which Japan took part in
+    CO_HOST = "co_host", _("Co-host")  # hosted it with Japan
+    CO_CHAIR = "co_chair", _("Co-chair")  # chaired a body with Japan (an ADMM-Plus working group)
+    PARTICIPANT = "participant", _("Participant")  # took part with Japan (an exercise)
+    VENUE = "venue", _("Venue")  # only the country where it took place
+
+
+# The roles that filters and counts count by default, wherever they are met (API, public
+# pages, reports, IATI): every role but venue. A country that only hosted the place of an
+# event is not a partner in it; the `partner_role` filter asks for other roles.
+COUNTED_ROLES = tuple(role for role in PartnerRole.values if role != PartnerRole.VENUE)
+ORGANISER_ROLES = (PartnerRole.HOST, PartnerRole.CO_HOST, PartnerRole.CO_CHAIR)
+
+
+class ProjectPartner(models.Model):
+    """A project's link to one of its partners, with the partner's role in it. One row per
+    partner and project (the table Django created for the plain link, with the role added
+    in migration 0018)."""
+
+    project = models.ForeignKey("Project", verbose_name=_("project"), on_delete=models.CASCADE)
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE)
+    role = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=PartnerRole.choices,
+        default=PartnerRole.RECIPIENT,
+        db_default=PartnerRole.RECIPIENT,
+        help_text=_("Venue: only the country where it took place (not counted as a partner by default)."),
+    )
+
+    class Meta:
+        db_table = "projects_project_partners"
+        unique_together = [("project", "partner")]
+        verbose_name = _("project partner")
+        verbose_name_plural = _("project partners")
+
+    def __str__(self):
+        if self.role == PartnerRole.RECIPIENT:
+            return f"{self.project} – {self.partner}"
+        return f"{self.project} – {self.partner} ({self.get_role_display()})"
+
+    @property
+    def counted(self) -> bool:
+        return self.role in COUNTED_ROLES
+
+
 class ProjectQuerySet(PublishableQuerySet):
     """Published projects for everyone, drafts too for staff; and the years they run."""
 
@@ -219,7 +269,11 @@ class Project(TimestampedModel, VersionedModel):
     title = models.CharField(_("title"), max_length=300)
     slug = models.SlugField(_("slug"), max_length=150, unique=True)
     program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="projects")
-    partners = models.ManyToManyField(Partner, verbose_name=_("partners"), related_name="projects")
+    # Each partner with its role in the project (ProjectPartner): the partner the work is
+    # for, a co-organiser, or only the country where it took place.
+    partners = models.ManyToManyField(
+        Partner, verbose_name=_("partners"), related_name="projects", through=ProjectPartner
+    )
     # Optional: some sources describe a project (an exercise, a memorandum) without naming
     # a thematic field, and the tracker does not invent one.
     fields = models.ManyToManyField(Field, verbose_name=_("fields"), related_name="projects", blank=True)
@@ -404,6 +458,32 @@ class Project(TimestampedModel, VersionedModel):
             cls.objects.using(using).bulk_update(changed, fields, batch_size=500)
             data_changed(using=using)
         return len(changed)
+
+    def partner_links(self):
+        """{partner id: role} of the project's partners."""
+        return dict(ProjectPartner.objects.filter(project=self).values_list("partner_id", "role"))
+
+    def set_partners(self, links):
+        """Make the project's partners `links`, an iterable of (partner, role): links not
+        in it are removed and new ones added through the many-to-many manager (its
+        signals keep the search document), and a role that changed is saved on its row
+        (the data version follows; a caller's OneHistoryEntry records the links as they
+        end; on PostgreSQL the link ids follow by trigger)."""
+        wanted = {partner.pk: role for partner, role in links}
+        have = {link.partner_id: link for link in ProjectPartner.objects.filter(project=self)}
+        gone = [pid for pid in have if pid not in wanted]
+        if gone:
+            self.partners.remove(*gone)
+        added = defaultdict(list)
+        for pid, role in wanted.items():
+            link = have.get(pid)
+            if link is None:
+                added[role].append(pid)
+            elif link.role != role:
+                link.role = role
+                link.save(update_fields=["role"])
+        for role, pids in added.items():
+            self.partners.add(*pids, through_defaults={"role": role})
 
     def refresh_latest(self):
         """Take the status and its date from the latest status report ("not reported" when
@@ -880,8 +960,7 @@ def _link_name(link):
     return f"{link.project} – {related}"
 
 
-# The link tables are Django's own (auto-created through models): their rows are named here.
-Project.partners.through.__str__ = _link_name
+# The field link table is Django's own (an auto-created through model): its rows are named here.
 Project.fields.through.__str__ = _link_name
 
 
@@ -898,6 +977,6 @@ watch_data_version(
     StatusReport,
     ProgramEvent,
     Citation,
-    Project.partners.through,
+    ProjectPartner,
     Project.fields.through,
 )

@@ -22,15 +22,30 @@ from django.db.models import Max, Min
 from django.utils import timezone
 from import_export.fields import Field as Column
 
-from core.resources import AsStored, CountryListWidget, SlugForeignKeyWidget, SlugManyWidget, VersionCheckedResource
+from core.resources import (
+    AsStored,
+    CountryListWidget,
+    SlugForeignKeyWidget,
+    SlugManyWidget,
+    SlugRoleManyWidget,
+    VersionCheckedResource,
+)
 from partners.models import Partner
-from projects.models import Activity, Field, Program, Project, StatusReport
+from projects.models import Activity, Field, PartnerRole, Program, Project, StatusReport
 from projects.search import project_search_document
 
 
 class ProjectResource(VersionCheckedResource):
     program = Column(attribute="program", column_name="program", widget=SlugForeignKeyWidget(Program))
-    partners = Column(attribute="partners", column_name="partners", widget=SlugManyWidget(Partner))
+    # Each partner's slug, with its role after a colon where it is not the recipient:
+    # "asean, brunei:venue".
+    partners = Column(
+        attribute="partners",
+        column_name="partners",
+        widget=SlugRoleManyWidget(
+            Partner, column="role", choices=PartnerRole.values, default=PartnerRole.RECIPIENT.value
+        ),
+    )
     fields = Column(attribute="fields", column_name="fields", widget=SlugManyWidget(Field))
     cooperating_countries = Column(
         attribute="cooperating_countries", column_name="cooperating_countries", widget=CountryListWidget()

@@ -42,7 +42,9 @@ def project_refresh_search(*, projects) -> None:
     """Rebuild the search document of the given projects (after their partners, fields
     or the names or visibility of those changed). Writes the column only, so no version bump."""
     for project in projects.prefetch_related("partners", "fields"):
-        projects.model.objects.filter(pk=project.pk).update(search_document=project_search_document(project))
+        projects.model.objects.using(projects.db).filter(pk=project.pk).update(
+            search_document=project_search_document(project)
+        )
 
 
 def project_search(queryset, query: str, *, user=None):

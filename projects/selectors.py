@@ -16,7 +16,7 @@ from django_countries import countries
 from core.dates import iso_date
 from core.db import years_series
 from partners.models import Partner
-from projects.models import Citation, Field, Program, Project, project_years_display
+from projects.models import COUNTED_ROLES, Citation, Field, Program, Project, ProjectPartner, project_years_display
 
 # Group-by dimensions: the related path whose values form the groups, and how a group
 # is shown (a key and a human-readable name).
@@ -75,12 +75,15 @@ def _project_years(projects: QuerySet):
     }
 
 
-def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet | None = None) -> list[dict]:
+def report_counts(
+    *, projects: QuerySet, group_by: list[str], partners: QuerySet | None = None, roles=COUNTED_ROLES
+) -> list[dict]:
     """Number of projects per group: one row per group (or pair of groups), with each
     dimension's key and name and the count. A project with two partners counts once for
     each partner; a project counts once in every year it is active. `partners`, if given,
     limits the partner and country groups to those partners (a draft partner of a
-    published project stays hidden from those who may not see it).
+    published project stays hidden from those who may not see it); `roles`, to the links
+    in these roles (by default every role but venue: COUNTED_ROLES).
 
     One GROUP BY in the database (the years from core.db.years_series), so its cost is
     the database's at any number of projects."""
@@ -108,7 +111,7 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
             ]
             if not pairs:
                 return []
-            link = qn(Project.partners.through._meta.db_table)
+            link = qn(ProjectPartner._meta.db_table)
             values = ", ".join(["(%s, %s)"] * len(pairs))
             joins.append(
                 f"JOIN {link} {alias}l ON {alias}l.project_id = p.id "
@@ -117,14 +120,18 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
             )
             join_params += [n for pair in pairs for n in pair]
             columns += [f"{alias}.slug", f"{alias}.name"]
+            conditions.append(f"{alias}l.role IN ({', '.join(['%s'] * len(roles))})")
+            condition_params += list(roles)
         elif dim == "country":
-            link = qn(Project.partners.through._meta.db_table)
+            link = qn(ProjectPartner._meta.db_table)
             joins.append(
                 f"JOIN {link} {alias}l ON {alias}l.project_id = p.id "
                 f"JOIN {qn(Partner._meta.db_table)} {alias} ON {alias}.id = {alias}l.partner_id"
             )
             columns.append(f"{alias}.country")
             conditions.append(f"{alias}.country <> ''")
+            conditions.append(f"{alias}l.role IN ({', '.join(['%s'] * len(roles))})")
+            condition_params += list(roles)
             if partners is not None:
                 visible, visible_params = partners.order_by().values("id").query.sql_with_params()
                 conditions.append(f"{alias}.id IN ({visible})")
@@ -189,9 +196,10 @@ def report_counts(*, projects: QuerySet, group_by: list[str], partners: QuerySet
     return rows
 
 
-def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> dict:
+def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None, roles=COUNTED_ROLES) -> dict:
     """Partner × field, like the table in the 2015 source: for each partner (grouped
-    under its country) and field, the projects with their year spans.
+    under its country) and field, the projects with their year spans. A project is in
+    the rows of its partners in `roles` (by default every role but venue).
 
     `partners`, if given, limits the rows to those partners (the public site passes
     `Partner.objects.public()`, so a draft partner of a published project stays hidden)."""
@@ -204,7 +212,7 @@ def report_matrix(*, projects: QuerySet, partners: QuerySet | None = None) -> di
         "project_id", "field_id"
     ):
         fields_of[pid].append(field_id)
-    for pid, partner_id in Project.partners.through.objects.filter(project_id__in=selected).values_list(
+    for pid, partner_id in ProjectPartner.objects.filter(project_id__in=selected, role__in=roles).values_list(
         "project_id", "partner_id"
     ):
         partners_of[pid].append(partner_id)
@@ -284,11 +292,14 @@ def report_timeline(*, projects: QuerySet) -> dict:
 
 def report_headline(*, projects: QuerySet, partners: QuerySet | None = None) -> dict:
     """Headline figures for the home page. `partners`, if given, limits the partners
-    counted (the public site counts published partners only)."""
-    partner_filter = Q(partners__in=partners) if partners is not None else None
+    counted (the public site counts published partners only); a partner counts in a
+    counted role (not only as a venue)."""
+    partner_filter = Q(projectpartner__role__in=COUNTED_ROLES)
+    if partners is not None:
+        partner_filter &= Q(projectpartner__partner__in=partners)
     agg = projects.order_by().aggregate(
         projects=Count("pk", distinct=True),
-        partners=Count("partners", distinct=True, filter=partner_filter),
+        partners=Count("projectpartner__partner", distinct=True, filter=partner_filter),
         fields=Count("fields", distinct=True),
     )
     span = report_year_range(projects)
@@ -302,8 +313,10 @@ def public_citations():
 
 def project_cards(projects):
     """What a list of project cards shows, fetched in a fixed number of queries."""
+    # Each published partner with its role (`partner_links_shown`, by name).
+    links = ProjectPartner.objects.filter(partner__in=Partner.objects.public()).select_related("partner")
     return projects.select_related("program").prefetch_related(
-        Prefetch("partners", queryset=Partner.objects.public().order_by("name")),
+        Prefetch("projectpartner_set", queryset=links.order_by("partner__name"), to_attr="partner_links_shown"),
         Prefetch("fields", queryset=Field.objects.order_by("name")),
     )
 

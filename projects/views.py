@@ -21,7 +21,16 @@ from core.dates import from_iso_date
 from core.i18n import localname
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
-from projects.models import Activity, Field, Program, ProgramEvent, Project, StatusReport, status_with_date
+from projects.models import (
+    Activity,
+    Field,
+    PartnerRole,
+    Program,
+    ProgramEvent,
+    Project,
+    StatusReport,
+    status_with_date,
+)
 from projects.selectors import (
     project_cards,
     public_citations,
@@ -76,7 +85,7 @@ class FilteredProjectsMixin:
     the choices of the filter form (checkbox groups), each in one query."""
 
     # The filters this page's form shows; the others still apply when given in the URL.
-    form_filters = ("q", "partner", "country", "region", "asean", "field", "program", "status", "year")
+    form_filters = ("q", "partner", "country", "partner_role", "region", "asean", "field", "program", "status", "year")
     # Parameters the page's form sets besides the filters (sorting, page size).
     display_params = ()
 
@@ -100,6 +109,10 @@ class FilteredProjectsMixin:
                 chosen = {c.strip().upper() for c in get.getlist("country")}
                 named = _country_names(get_language(), frozenset(codes))
                 options["country"] = _options(named, chosen, lambda c: c[0], lambda c: c[1])
+        if "partner_role" in shown:
+            options["partner_role"] = _options(
+                PartnerRole.choices, set(get.getlist("partner_role")), lambda c: c[0], lambda c: c[1]
+            )
         if "region" in shown:
             options["region"] = _options(
                 Partner.Region.choices, set(get.getlist("region")), lambda c: c[0], lambda c: c[1]

@@ -24,12 +24,15 @@ from projects.citations import NOTE_SUFFIX, excerpt_pattern
 from projects.management.commands.seed import FIXTURE_FILES, fixture_paths
 from projects.models import (
     CITATION_TARGETS,
+    COUNTED_ROLES,
     Activity,
     Citation,
     Field,
+    PartnerRole,
     Program,
     ProgramEvent,
     Project,
+    ProjectPartner,
     Source,
     StatusReport,
 )
@@ -150,6 +153,7 @@ def test_fixtures_name_records_by_natural_key_not_by_primary_key():
     for label, relations in {
         "partners.partner": ["parent"],
         "projects.project": ["program", "partners", "fields"],
+        "projects.projectpartner": ["project", "partner"],
         "projects.activity": ["project"],
         "projects.statusreport": ["project"],
         "projects.citation": ["source", *TARGETS],
@@ -163,7 +167,8 @@ def test_fixtures_name_records_by_natural_key_not_by_primary_key():
 def test_the_files_load_in_dependency_order():
     order = [e["model"] for name in FIXTURE_FILES for e in fixture(name)]
     expected = ["projects.source", "projects.field", "projects.program", "projects.programevent", "partners.partner"]
-    expected += ["projects.project", "projects.activity", "projects.statusreport", "projects.citation"]
+    expected += ["projects.project", "projects.activity", "projects.projectpartner", "projects.statusreport"]
+    expected += ["projects.citation"]
     firsts = sorted(set(order), key=order.index)
     assert firsts == expected
     positions = {label: [i for i, m in enumerate(order) if m == label] for label in expected}
@@ -241,12 +246,25 @@ def snapshot():
     return {m._meta.label: sorted(map(repr, m.objects.values())) for m in TRACKER_MODELS + _history_models()}
 
 
+def _counted_projects_of(partner):
+    return ProjectPartner.objects.filter(partner=partner, role__in=COUNTED_ROLES).values("project_id")
+
+
 def test_seed_loads_every_fixture_record_into_an_empty_database(seeded):
     assert "Loaded the seed data" in seeded
     for model in TRACKER_MODELS:
         assert model.objects.count() == len(entries(model._meta.label_lower)), model._meta.label
     projects = entries("projects.project")
-    assert Project.partners.through.objects.count() == sum(len(p["partners"]) for p in projects)
+    roles = entries("projects.projectpartner")
+    assert ProjectPartner.objects.count() == sum(len(p["partners"]) for p in projects) + len(roles)
+    # A project's `partners` are its recipients; every other role is an entry of its own.
+    assert ProjectPartner.objects.filter(role=PartnerRole.RECIPIENT).count() == sum(
+        len(p["partners"]) for p in projects
+    )
+    for link in roles:
+        assert link["role"] != PartnerRole.RECIPIENT, link
+        stored = ProjectPartner.objects.get(project__slug=link["project"][0], partner__slug=link["partner"][0])
+        assert stored.role == link["role"]
     assert Project.fields.through.objects.count() == sum(len(p["fields"]) for p in projects)
 
 
@@ -340,13 +358,55 @@ def test_every_project_has_a_partner(seeded):
     assert not Project.objects.filter(partners__isnull=True).exists()
 
 
+# What a project's citations must say for a partner to have a role other than recipient.
+ROLE_WORDS = {
+    PartnerRole.CO_CHAIR: re.compile(r"co-?chair", re.IGNORECASE),
+    PartnerRole.HOST: re.compile(r"hosted by", re.IGNORECASE),
+    PartnerRole.CO_HOST: re.compile(r"co-?host", re.IGNORECASE),
+    PartnerRole.PARTICIPANT: re.compile(r"participat|joined|exercise", re.IGNORECASE),
+    PartnerRole.VENUE: re.compile(r"\b(in|held in)\s+(the\s+)?{name}", re.IGNORECASE),
+}
+
+
+def _states_role(excerpt, name, role):
+    if name.lower() not in excerpt.lower():
+        return False
+    if role == PartnerRole.VENUE:
+        return bool(re.search(ROLE_WORDS[role].pattern.format(name=re.escape(name)), excerpt, re.IGNORECASE))
+    return bool(ROLE_WORDS[role].search(excerpt))
+
+
+def test_every_partner_role_is_stated_by_a_citation_of_its_project(seeded):
+    """A host, co-chair, participant or venue is what a passage cited for the project says
+    of that partner: the passage names the partner (or its country, or says "Philippine"
+    of the Philippines) and the role."""
+    links = ProjectPartner.objects.exclude(role=PartnerRole.RECIPIENT).select_related("partner", "project")
+    assert links.count() == len(entries("projects.projectpartner"))
+    for link in links:
+        names = {link.partner.name}
+        if link.partner.country:
+            country = str(link.partner.country.name)
+            names |= {country, country.removesuffix("s")}
+        excerpts = list(link.project.citations.values_list("excerpt", flat=True))
+        stated = any(_states_role(e, n, link.role) for e in excerpts for n in names)
+        assert stated, f"{link}: no citation of the project states the role"
+
+
+def test_a_country_that_only_hosted_an_event_is_not_counted_as_its_partner(seeded):
+    brunei = Partner.objects.get(slug="brunei")
+    ftx = Project.objects.get(slug="admm-plus-hadr-military-medicine-ftx-brunei-2013")
+    assert ProjectPartner.objects.get(project=ftx, partner=brunei).role == PartnerRole.VENUE
+    assert ftx not in Project.objects.filter(pk__in=_counted_projects_of(brunei))
+
+
 def test_every_seeded_record_has_a_baseline_history_record(seeded):
     for model in TRACKER_MODELS:
         recorded = set(model.history.filter(history_type="+").values_list("id", flat=True))
         assert recorded == set(model.objects.values_list("pk", flat=True)), model._meta.label
     for project in Project.objects.all():
         baseline = project.history.get()
-        assert {p.partner_id for p in baseline.partners.all()} == set(project.partners.values_list("pk", flat=True))
+        then = {(p.partner_id, p.role) for p in baseline.partners.all()}
+        assert then == set(ProjectPartner.objects.filter(project=project).values_list("partner_id", "role"))
         assert {f.field_id for f in baseline.fields.all()} == set(project.fields.values_list("pk", flat=True))
 
 

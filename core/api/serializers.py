@@ -178,32 +178,42 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         entry = OneHistoryEntry(self.Meta.model).begin()
         instance.save()
         for name, values in many.items():
-            getattr(instance, name).set(values)
+            self.save_links(instance, name, values)
         entry.end(instance)
         return instance
 
     def update(self, instance, validated_data):
         # A write of the values the record already holds changes nothing: no new version,
         # no history entry, no data version (so no cached answer is thrown away).
-        if not _changes(instance, validated_data):
+        if not self._changes(instance, validated_data):
             return instance
         instance._history_user = self._user()
         entry = OneHistoryEntry(type(instance)).begin()
+        many = {f.name: validated_data.pop(f.name) for f in instance._meta.many_to_many if f.name in validated_data}
         instance = super().update(instance, validated_data)
+        for name, values in many.items():
+            self.save_links(instance, name, values)
         entry.end(instance)
         return instance
 
+    def save_links(self, instance, name, values):
+        """Make the record's many-to-many `name` hold `values` (as validated)."""
+        getattr(instance, name).set(values)
 
-def _changes(instance, validated_data) -> bool:
-    """Whether writing `validated_data` would change `instance` (its links included)."""
-    for name, value in validated_data.items():
-        field = instance._meta.get_field(name)
-        if field.many_to_many:
-            if set(getattr(instance, name).values_list("pk", flat=True)) != {related.pk for related in value}:
+    def links_differ(self, instance, name, values) -> bool:
+        """Whether `values` (as validated) differ from the links `name` the record has."""
+        return set(getattr(instance, name).values_list("pk", flat=True)) != {related.pk for related in values}
+
+    def _changes(self, instance, validated_data) -> bool:
+        """Whether writing `validated_data` would change `instance` (its links included)."""
+        for name, value in validated_data.items():
+            field = instance._meta.get_field(name)
+            if field.many_to_many:
+                if self.links_differ(instance, name, value):
+                    return True
+            elif getattr(instance, name) != value:
                 return True
-        elif getattr(instance, name) != value:
-            return True
-    return False
+        return False
 
 
 STRING_SCHEMA = {"type": "string"}

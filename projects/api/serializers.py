@@ -8,10 +8,12 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from core.api.serializers import (
+    MAX_LIST_VALUES,
     NAMED_JA_REF,
     NAMED_REF,
     NULLABLE_STRING_SCHEMA,
@@ -26,14 +28,17 @@ from core.api.serializers import (
     reads_as_staff,
 )
 from core.dates import activity_date_display, iso_date
+from core.models import SLUG_RE
 from partners.models import Partner
 from projects.models import (
     Activity,
     Citation,
     Field,
+    PartnerRole,
     Program,
     ProgramEvent,
     Project,
+    ProjectPartner,
     Source,
     StatusReport,
     project_years_display,
@@ -44,6 +49,10 @@ PARTNER_REF = {
     "name": (attr_reader("name"), STRING_SCHEMA),
     "name_ja": (attr_reader("name_ja"), STRING_SCHEMA),
     "country": (lambda p: p.country.code or None, NULLABLE_STRING_SCHEMA),
+}
+PARTNER_LINK_SCHEMA = {
+    **{key: schema for key, (_, schema) in PARTNER_REF.items()},
+    "role": {"type": "string", "enum": list(PartnerRole.values)},
 }
 PROJECT_REF = {"slug": (attr_reader("slug"), STRING_SCHEMA), "title": (attr_reader("title"), STRING_SCHEMA)}
 
@@ -216,9 +225,13 @@ def _url_maker(request, view_name, kwarg):
 
 def _partners_of(ids, context):
     lists = defaultdict(list)
-    rows = context.partners.filter(projects__in=ids).values_list("projects", "slug", "name", "name_ja", "country")
-    for pid, slug, name, name_ja, country in rows:
-        lists[pid].append({"slug": slug, "name": name, "name_ja": name_ja, "country": country or None})
+    rows = (
+        ProjectPartner.objects.filter(project__in=ids, partner__in=context.partners)
+        .order_by("project", "partner__name", "partner")
+        .values_list("project", "partner__slug", "partner__name", "partner__name_ja", "partner__country", "role")
+    )
+    for pid, slug, name, name_ja, country, role in rows:
+        lists[pid].append({"slug": slug, "name": name, "name_ja": name_ja, "country": country or None, "role": role})
     return lists
 
 
@@ -378,6 +391,117 @@ class ProjectListSerializer(serializers.ListSerializer):
         return project_representations(rows=[project_row(p) for p in projects], request=self.context.get("request"))
 
 
+PARTNER_ROLE_HELP = (
+    "A partner's part in the project: recipient (the partner the work is for), host (hosted the event "
+    "Japan took part in), co_host (hosted it with Japan), co_chair (chaired a body with Japan, such as an "
+    "ADMM-Plus working group), participant (took part with Japan) or venue (only the country where it "
+    "took place). Filters and counts count every role but venue unless `partner_role` says otherwise."
+)
+
+
+class PartnerLinkField(serializers.Field):
+    """One partner of a project: written as its slug (a recipient) or as {"slug", "role"};
+    read as the partner with its role. Checks the shape; PartnerLinksField looks the
+    slugs up, all in one query."""
+
+    default_error_messages = {
+        "invalid": 'Give a partner\'s slug, or an object {{"slug": ..., "role": ...}}.',
+        "unknown_key": 'Unknown key {name!r}: a partner is {{"slug": ..., "role": ...}}.',
+        "invalid_role": "{value!r} is not a role; the roles are " + ", ".join(PartnerRole.values) + ".",
+        "does_not_exist": "No partner has the slug {value!r}.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            slug, role = data, PartnerRole.RECIPIENT.value
+        elif isinstance(data, dict):
+            for key in data:
+                if key not in ("slug", "role"):
+                    self.fail("unknown_key", name=str(key)[:100])
+            if "slug" not in data:
+                self.fail("invalid")
+            slug, role = data["slug"], data.get("role", PartnerRole.RECIPIENT.value)
+            if not isinstance(role, str) or role not in PartnerRole.values:
+                self.fail("invalid_role", value=str(role)[:100])
+        else:
+            self.fail("invalid")
+        if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
+            self.fail("does_not_exist", value=str(slug)[:100])
+        return slug, role
+
+    def to_representation(self, value):
+        partner, role = value
+        return {key: read(partner) for key, (read, _) in PARTNER_REF.items()} | {"role": role}
+
+
+class PartnerLinksField(serializers.ListField):
+    """A project's partners, each with its role: at most MAX_LIST_VALUES, refused before
+    any is looked up, then all looked up in one query. A partner listed twice with one
+    role counts once; with two roles it is an error (a partner has one role)."""
+
+    child = PartnerLinkField()
+    default_error_messages = {
+        "max_length": f"At most {MAX_LIST_VALUES} values.",
+        "two_roles": "{slug!r} is listed with two roles: a partner has one role in a project.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if len(data) > MAX_LIST_VALUES:
+            self.fail("max_length")
+        items = super().to_internal_value(data)
+        roles = {}
+        for slug, role in items:
+            if roles.setdefault(slug, role) != role:
+                self.fail("two_roles", slug=slug)
+        found = Partner.objects.in_bulk(list(roles), field_name="slug")
+        errors = {
+            i: [self.child.error_messages["does_not_exist"].format(value=slug)]
+            for i, (slug, _role) in enumerate(items)
+            if slug not in found
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return [(found[slug], role) for slug, role in roles.items()]
+
+
+class PartnerLinkFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "projects.api.serializers.PartnerLinkField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            slug = {"type": "string", "pattern": f"^{SLUG_RE.pattern}$", "description": "The partner's slug."}
+            role = {"type": "string", "enum": list(PartnerRole.values), "default": PartnerRole.RECIPIENT.value}
+            return {
+                "oneOf": [
+                    {**slug, "description": "The slug of a partner in the recipient role."},
+                    {
+                        "type": "object",
+                        "properties": {"slug": slug, "role": role},
+                        "required": ["slug"],
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        return {
+            "type": "object",
+            "properties": PARTNER_LINK_SCHEMA,
+            "required": list(PARTNER_LINK_SCHEMA),
+            "description": PARTNER_ROLE_HELP,
+        }
+
+
+class PartnerLinksFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "projects.api.serializers.PartnerLinksField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "array", "items": auto_schema._map_serializer_field(self.target.child, direction)}
+        if direction == "request":
+            schema["maxItems"] = MAX_LIST_VALUES
+        return schema
+
+
 STATUS_IS_REPORTED = (
     "A project's status is its latest status report's: add a report (POST /api/v1/status-reports/) to change it."
 )
@@ -397,7 +521,10 @@ class ProjectSerializer(ModelRulesSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="projects-api:project-detail", lookup_field="slug")
     public_url = serializers.CharField(source="get_absolute_url", read_only=True)
     program = SlugRefField(queryset=Program.objects.all(), represent=NAMED_REF)
-    partners = SlugRefField(queryset=Partner.objects.all(), many=True, represent=PARTNER_REF)
+    partners = PartnerLinksField(
+        help_text='Each partner with its role: written as a slug (a recipient) or {"slug", "role"}. '
+        + PARTNER_ROLE_HELP,
+    )
     fields = SlugRefField(queryset=Field.objects.all(), many=True, required=False, represent=NAMED_JA_REF)
     cooperating_countries = CountryListField(required=False)
     years = serializers.CharField(source="years_display", read_only=True)
@@ -453,6 +580,17 @@ class ProjectSerializer(ModelRulesSerializer):
         if not value:
             raise serializers.ValidationError("At least one partner is required.")
         return value
+
+    def save_links(self, instance, name, values):
+        if name == "partners":
+            instance.set_partners(values)
+        else:
+            super().save_links(instance, name, values)
+
+    def links_differ(self, instance, name, values):
+        if name == "partners":
+            return instance.partner_links() != {partner.pk: role for partner, role in values}
+        return super().links_differ(instance, name, values)
 
 
 class ActivitySerializer(ModelRulesSerializer):

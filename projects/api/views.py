@@ -40,6 +40,7 @@ from projects.filtersets import (
 )
 from projects.iati import iati_activities_chunks, iati_errors_document
 from projects.models import (
+    COUNTED_ROLES,
     PROJECT_CURSOR_KEYS,
     Activity,
     Field,
@@ -106,7 +107,15 @@ class ProjectViewSet(TrackerViewSet):
         ("program_name", lambda p: p["program"]["name"]),
         ("partners", lambda p: ",".join(x["slug"] for x in p["partners"])),
         ("partner_names", lambda p: names_cell(x["name"] for x in p["partners"])),
-        ("countries", lambda p: ",".join(sorted({x["country"] for x in p["partners"] if x["country"]}))),
+        # Each partner's role, in the order of `partners`; the countries of the partners
+        # in a counted role (a venue is only where it took place).
+        ("partner_roles", lambda p: ",".join(x["role"] for x in p["partners"])),
+        (
+            "countries",
+            lambda p: ",".join(
+                sorted({x["country"] for x in p["partners"] if x["country"] and x["role"] in COUNTED_ROLES})
+            ),
+        ),
         ("fields", lambda p: ",".join(x["slug"] for x in p["fields"])),
         ("field_names", lambda p: names_cell(x["name"] for x in p["fields"])),
         ("start_year", lambda p: p["start_year"]),
@@ -267,6 +276,11 @@ class _ProjectReport(StrictQueryParamsMixin, generics.GenericAPIView):
         # The filter backend runs ProjectFilterSet and turns its errors into a 400.
         return self.filter_queryset(self.get_queryset())
 
+    def partner_roles(self, request):
+        """The roles the partner groups count: `partner_role` (checked by the filterset,
+        which runs first), by default every role but venue."""
+        return tuple(request.query_params.getlist("partner_role")) or COUNTED_ROLES
+
 
 _GROUP_BY = "|".join(DIMENSIONS)
 
@@ -294,7 +308,10 @@ class CountsReportView(_ProjectReport):
         except ReportError as exc:
             raise ValidationError({exc.parameter: [exc.message]}) from exc
         rows = report_counts(
-            projects=self.projects(request), group_by=group_by, partners=Partner.objects.for_user(request.user)
+            projects=self.projects(request),
+            group_by=group_by,
+            partners=Partner.objects.for_user(request.user),
+            roles=self.partner_roles(request),
         )
         if request.accepted_renderer.format == "csv":
             header = [column for dim in group_by for column in (dim, f"{dim}_name")] + ["count"]
@@ -308,7 +325,11 @@ class MatrixReportView(_ProjectReport):
 
     @extend_schema(responses=MatrixReportSerializer)
     def get(self, request):
-        matrix = report_matrix(projects=self.projects(request), partners=Partner.objects.for_user(request.user))
+        matrix = report_matrix(
+            projects=self.projects(request),
+            partners=Partner.objects.for_user(request.user),
+            roles=self.partner_roles(request),
+        )
         if request.accepted_renderer.format == "csv":
             rows = [
                 {

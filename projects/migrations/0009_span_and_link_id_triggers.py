@@ -7,7 +7,7 @@ projects_project fails on them: migrate it to 0008 with that code first.)"""
 from django.db import migrations
 
 from projects.db_rules import span_rule_create, span_rule_drop
-from projects.facets import facets_create, facets_drop
+from projects.facets import facets_create_before_roles, facets_drop
 
 
 class Migration(migrations.Migration):
@@ -18,5 +18,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(span_rule_create, span_rule_drop),
-        migrations.RunPython(facets_create, facets_drop),
+        migrations.RunPython(facets_create_before_roles, facets_drop),
     ]

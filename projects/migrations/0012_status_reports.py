@@ -193,4 +193,5 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('day__isnull', True), models.Q(('day__gte', 1), ('month__isnull', False), models.Q(models.Q(('day__lte', 31), ('month__in', [1, 3, 5, 7, 8, 10, 12])), models.Q(('day__lte', 30), ('month__in', [4, 6, 9, 11])), models.Q(('day__lte', 29), ('month', 2)), _connector='OR')), _connector='OR'), name='projects_statusreport_day_valid_for_month', violation_error_message='Day must be a day of the given month (and needs a month).'),
         ),
         migrations.RunPython(statuses_to_reports, reports_to_statuses),
+        before_roles=True,
     )

@@ -73,4 +73,5 @@ class Migration(migrations.Migration):
             model_name='project',
             index=models.Index(condition=models.Q(('published', True)), fields=['start_year', 'title', 'active_until'], name='projects_project_active_idx'),
         ),
+        before_roles=True,
     )

@@ -42,4 +42,5 @@ class Migration(migrations.Migration):
             name='note',
             field=models.TextField(blank=True, help_text='For staff only, never shown to the public: how the source puts it, or a doubt.', verbose_name='note for staff'),
         ),
+        before_roles=True,
     )

@@ -8,7 +8,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from partners.models import Partner
-from projects.models import Activity, Citation, Field, Program, Project, Source
+from projects.models import Activity, Citation, Field, Program, Project, ProjectPartner, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +19,40 @@ def _url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+def partner_rows(project, partners=None):
+    """The partner inline's data (prefix projectpartner_set): the project's links as they
+    stand, or, given `partners` (ids, or (id, role) pairs), these: a stored link kept (its
+    role edited in place), the others deleted, new ones added."""
+    prefix = "projectpartner_set"
+    links = list(ProjectPartner.objects.filter(project=project).order_by("pk"))
+    wanted = None if partners is None else dict(p if isinstance(p, tuple) else (p, "recipient") for p in partners)
+    stored = {link.partner_id for link in links}
+    new = [] if wanted is None else [(pk, role) for pk, role in wanted.items() if pk not in stored]
+    data = {
+        f"{prefix}-TOTAL_FORMS": len(links) + len(new),
+        f"{prefix}-INITIAL_FORMS": len(links),
+        f"{prefix}-MIN_NUM_FORMS": 1,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
+    for i, link in enumerate(links):
+        role = link.role if wanted is None else wanted.get(link.partner_id, link.role)
+        data.update({f"{prefix}-{i}-id": link.pk, f"{prefix}-{i}-project": project.pk,
+                     f"{prefix}-{i}-partner": link.partner_id, f"{prefix}-{i}-role": role})  # fmt: skip
+        if wanted is not None and link.partner_id not in wanted:
+            data[f"{prefix}-{i}-DELETE"] = "on"
+    for j, (partner, role) in enumerate(new, start=len(links)):
+        data.update({f"{prefix}-{j}-project": project.pk, f"{prefix}-{j}-partner": partner, f"{prefix}-{j}-role": role})
+    return data
+
+
 def _project_post(project, **overrides):
-    """The change form's data for a project as it stands, with overrides."""
+    """The change form's data for a project as it stands, with overrides (`partners`: the
+    partner inline's rows, see partner_rows)."""
     data = {
         "title": project.title,
         "slug": project.slug,
         "program": project.program_id,
-        "partners": [p.pk for p in project.partners.all()],
+        **partner_rows(project, overrides.pop("partners", None)),
         "fields": [f.pk for f in project.fields.all()],
         "start_year": project.start_year or "",
         "end_year": project.end_year or "",
@@ -188,7 +215,25 @@ class TestValidation:
     def test_a_project_needs_a_partner(self, editor_client, project):
         response = editor_client.post(_url(Project, "change", project.pk), _project_post(project, partners=[]))
         assert response.status_code == 200
-        assert "partners" in response.context["adminform"].form.errors
+        formset = next(
+            f.formset for f in response.context["inline_admin_formsets"] if f.formset.model is ProjectPartner
+        )
+        assert "at least 1" in str(formset.non_form_errors())
+        assert project.partners.count() == 1
+
+    def test_a_partner_role_is_saved_with_a_new_version_and_history(self, editor_client, project):
+        partner = project.partners.get()
+        version = project.version
+        response = editor_client.post(
+            _url(Project, "change", project.pk), _project_post(project, partners=[(partner.pk, "venue")])
+        )
+        assert response.status_code == 302
+        project.refresh_from_db()
+        assert ProjectPartner.objects.get(project=project).role == "venue"
+        assert project.version == version + 1
+        latest = project.history.order_by("-history_id").first()
+        assert [(link.partner_id, link.role) for link in latest.partners.all()] == [(partner.pk, "venue")]
+        assert partner.name in project.search_document
 
     def test_a_valid_save_records_history_with_the_user(self, editor_client, editor, project):
         response = editor_client.post(_url(Project, "change", project.pk), _project_post(project, title="Renamed"))

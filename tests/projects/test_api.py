@@ -167,7 +167,9 @@ def test_drafts_are_404_for_anonymous_and_visible_to_viewers(endpoint, draft_pro
 class TestProjects:
     def test_a_project_carries_its_related_records_readably(self, project):
         body = _client().get(f"/api/v1/projects/{project.slug}/").json()
-        assert body["partners"] == [{"slug": "vietnam", "name": "Vietnam", "name_ja": "", "country": "VN"}]
+        assert body["partners"] == [
+            {"slug": "vietnam", "name": "Vietnam", "name_ja": "", "country": "VN", "role": "recipient"}
+        ]
         assert body["fields"][0]["slug"] == "ha-dr"
         assert body["program"] == {"slug": "capacity-building", "name": "Capacity building assistance"}
         assert body["public_url"] == "/projects/ha-dr-vietnam/"
@@ -497,8 +499,12 @@ class TestSchema:
 
     def test_related_records_are_written_as_slugs_and_read_as_objects(self, schema):
         components = schema["components"]["schemas"]
-        assert components["ProjectRequest"]["properties"]["partners"]["items"]["type"] == "string"
-        assert components["Project"]["properties"]["partners"]["items"]["type"] == "object"
+        # A partner is written as its slug (a recipient) or as {"slug", "role"}.
+        written = components["ProjectRequest"]["properties"]["partners"]
+        assert [option["type"] for option in written["items"]["oneOf"]] == ["string", "object"]
+        assert written["maxItems"] == 100
+        read = components["Project"]["properties"]["partners"]["items"]
+        assert read["type"] == "object" and "venue" in read["properties"]["role"]["enum"]
 
 
 class TestRouting:

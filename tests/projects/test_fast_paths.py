@@ -106,7 +106,9 @@ class TestOneRepresentation:
         assert body["url"] == "http://testserver/api/v1/projects/vn-medicine/"
         assert body["public_url"] == "/projects/vn-medicine/"
         assert body["program"] == {"slug": "capacity-building-assistance", "name": "Capacity building assistance"}
-        assert body["partners"] == [{"slug": "vietnam", "name": "Vietnam", "name_ja": "", "country": "VN"}]
+        assert body["partners"] == [
+            {"slug": "vietnam", "name": "Vietnam", "name_ja": "", "country": "VN", "role": "recipient"}
+        ]
         assert (body["years"], body["status"], body["status_display"]) == ("2012–2015", "completed", "Completed")
         assert body["created"] == project.created.isoformat().replace("+00:00", "Z")
         assert [(a["title"], a["date_display"]) for a in body["activities"]] == [

@@ -9,7 +9,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from partners.models import Partner
-from projects.models import Project
+from projects.models import Project, ProjectPartner
+from tests.projects.test_admin import partner_rows
 from tests.projects.test_admin_versions import _opened, _save
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,7 @@ class TestOneEntryPerSave:
         before = len(_types(project))
         page = _opened(editor_client, project)
         page["title"] = "Renamed"
-        page["partners"] = [str(project.partners.get().pk), str(other_partner.pk)]
+        page.update(partner_rows(project, [project.partners.get().pk, other_partner.pk]))
         assert _save(editor_client, project, page).status_code == 302
         assert _types(project)[before:] == ["~"]
         assert project.history.order_by("-history_id").first().partners.count() == 2
@@ -111,12 +112,11 @@ class TestRevertingRestoresLinks:
         original = project.history.order_by("-history_id").first()
         page = _opened(editor_client, project)
         page["title"] = "A mistaken title"
-        page["partners"] = [str(other_partner.pk)]
+        page.update(partner_rows(project, [other_partner.pk]))
         assert _save(editor_client, project, page).status_code == 302
         url = reverse("admin:projects_project_simple_history", args=[project.pk, original.history_id])
         response = editor_client.get(url)
         form = response.context["adminform"].form
-        assert form.initial["partners"] == [Partner.objects.get(slug="vietnam").pk]
         text = re.sub(r"\s+", " ", response.content.decode())
         assert "Reverting to this version changes:" in text
         assert "adds Vietnam" in text and "removes Philippines" in text
@@ -131,6 +131,26 @@ class TestRevertingRestoresLinks:
         assert project.title == "HA/DR for Vietnam"
         assert [p.slug for p in project.partners.all()] == ["vietnam"]
         assert project.history.order_by("-history_id").first().partners.get().partner.slug == "vietnam"
+
+    def test_a_revert_brings_back_a_partners_role(self, editor_client, project):
+        from tests.projects.test_admin_versions import _fields
+
+        original = project.history.order_by("-history_id").first()
+        vietnam = project.partners.get()
+        page = _opened(editor_client, project)
+        page.update(partner_rows(project, [(vietnam.pk, "venue")]))
+        assert _save(editor_client, project, page).status_code == 302
+        assert ProjectPartner.objects.get(project=project).role == "venue"
+        url = reverse("admin:projects_project_simple_history", args=[project.pk, original.history_id])
+        response = editor_client.get(url)
+        text = re.sub(r"\s+", " ", response.content.decode())
+        assert "adds Vietnam" in text and "removes Vietnam (Venue)" in text
+        data = {}
+        _fields(response.context["adminform"].form, data)
+        assert editor_client.post(url, data).status_code == 302
+        assert ProjectPartner.objects.get(project=project).role == "recipient"
+        latest = project.history.order_by("-history_id").first()
+        assert [(link.partner_id, link.role) for link in latest.partners.all()] == [(vietnam.pk, "recipient")]
 
 
 def test_saving_a_page_that_changed_nothing_writes_no_entry_and_keeps_the_version(editor_client, project):

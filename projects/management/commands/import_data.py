@@ -18,6 +18,7 @@ from django.test.utils import override_settings
 
 from partners.models import Partner
 from projects.models import Citation, Field, Program, Project, Source
+from projects.search import project_refresh_search
 
 MUST_BE_EMPTY = [Partner, Field, Program, Project, Source]
 
@@ -69,6 +70,10 @@ class Command(BaseCommand):
                 Citation.objects.using(database).all().recheck()
                 # A backup's derived columns are recomputed, not trusted.
                 Project.refresh_latest_of(Project.objects.using(database).values_list("pk", flat=True), using=database)
+                # So are the search documents: a project's fields load with it, and their
+                # signal builds its document before its partner links (rows of their own,
+                # with their roles) are loaded.
+                project_refresh_search(projects=Project.objects.using(database).all())
         except (DeserializationError, DatabaseError, LookupError) as exc:
             raise CommandError(f"path: {path} did not load, so nothing was changed: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(data)} objects from {source}"))

@@ -19,14 +19,15 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from core.history import history_m2m_fields
+from core.models import record_links
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, ProgramEvent, Project, Source, StatusReport
 from projects.search import project_refresh_search
 
 # Loaded in this order: each file refers only to records of the files before it.
 FIXTURE_FILES = [
-    "sources.json", "reference.json", "program_events.json", "partners.json", "projects.json", "status_reports.json",
-    "citations.json",
+    "sources.json", "reference.json", "program_events.json", "partners.json", "projects.json",
+    "project_partners.json", "status_reports.json", "citations.json",
 ]  # fmt: skip
 
 # The seed is loaded only when none of these holds a record.
@@ -124,23 +125,5 @@ class Command(BaseCommand):
             if not missing:
                 continue
             history.bulk_history_create(missing, default_change_reason=HISTORY_REASON, default_date=when)
-            m2m_fields = history_m2m_fields(model)
-            if m2m_fields:
-                rows = history.filter(history_date=when, id__in=[obj.pk for obj in missing])
-                self._record_m2m_history(m2m_fields, rows, history.model)
-
-    @staticmethod
-    def _record_m2m_history(m2m_fields, history_rows, history_model):
-        for field in m2m_fields:
-            m2m_history_model = getattr(history_model, field.name).model
-            through = field.remote_field.through
-            through_field_names = [f.name for f in through._meta.fields]
-            owner = field.m2m_field_name()
-            links = {}
-            for link in through.objects.all():
-                links.setdefault(getattr(link, f"{owner}_id"), []).append(link)
-            m2m_history_model.objects.bulk_create(
-                m2m_history_model(history=row, **{name: getattr(link, name) for name in through_field_names})
-                for row in history_rows
-                for link in links.get(row.id, [])
-            )
+            if history_m2m_fields(model):
+                record_links(history.filter(history_date=when, id__in=[obj.pk for obj in missing]), history.model)
