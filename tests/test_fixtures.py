@@ -550,6 +550,24 @@ def test_every_project_year_has_a_citation_of_the_project_that_states_it():
     assert not wrong, f"Project years no citation of the project states: {wrong}"
 
 
+def test_every_activity_date_has_a_citation_of_the_activity_that_gives_it():
+    """An activity's year (and its month's name, where it has a month) is stated by one of
+    its own citations, not only by a neighbouring sentence cited for something else."""
+    cited = {}
+    for citation in entries("projects.citation"):
+        if citation.get("activity"):
+            cited.setdefault(tuple(citation["activity"]), []).append(" ".join(citation["excerpt"].split()))
+    wrong = []
+    for activity in entries("projects.activity"):
+        key = (*activity["project"], activity["slug"])
+        excerpts = cited.get(key, [])
+        year_ok = any(activity["year"] in years_stated(e) for e in excerpts)
+        month_ok = not activity["month"] or any(MONTHS[activity["month"] - 1] in e for e in excerpts)
+        if not (year_ok and month_ok):
+            wrong.append("/".join(key))
+    assert not wrong, f"Activities with no citation of their own giving their date: {wrong}"
+
+
 def test_every_passage_a_staff_note_quotes_is_cited_on_its_record():
     """A note for staff that records a contradiction or an error quotes the passages it
     weighs, and the record cites each of them (both sides of a contradiction)."""
