@@ -74,6 +74,7 @@ class VersionWatch:
         self.pool = (pool_class or redis.ConnectionPool).from_url(location, **connection_options)
         self.client = None
         self.client_id = None
+        self._poller = self._poller_sock = None
         self.version = None
         self.entries = OrderedDict()
         self.entry_bytes = 0
@@ -123,6 +124,12 @@ class VersionWatch:
         from redis.exceptions import InvalidResponse, TimeoutError
 
         connection = self.client.connection
+        # The usual case, nothing pushed, in one poll() of the socket (0.3 µs) rather than
+        # redis-py's can_read(timeout=0), which sets the socket's timeout twice around a
+        # recv (2 µs): this runs before every answer the front gives. redis-py's own check
+        # decides whenever anything has arrived or is buffered.
+        if not self._maybe_readable(connection):
+            return
         while connection.can_read(timeout=0):
             try:
                 pushed = connection.read_response(push_request=True, timeout=0, disconnect_on_error=False)
@@ -131,6 +138,24 @@ class VersionWatch:
             # None: a push redis-py handled itself (its maintenance notices).
             if pushed is not _PUSHED and pushed is not None:
                 raise InvalidResponse("Redis sent a reply nobody asked for")
+
+    def _maybe_readable(self, connection):
+        sock = getattr(connection, "_sock", None)
+        if sock is None or self._poller_sock is not sock:
+            import select
+
+            self._poller = select.poll() if sock is not None and hasattr(select, "poll") else None
+            if self._poller is not None:
+                self._poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+            self._poller_sock = sock
+        if self._poller is None:
+            return True
+        # Bytes redis-py has read but not parsed yet are in its buffer, not the socket; a
+        # parser whose buffer this cannot see (hiredis) is always asked.
+        buffered = getattr(getattr(connection._parser, "_buffer", None), "unread_bytes", None)
+        if buffered is None or buffered():
+            return True
+        return bool(self._poller.poll(0))
 
     def _redis(self, command):
         """Run command(client); on any error, forget everything (what was pushed meanwhile
@@ -178,7 +203,11 @@ class VersionWatch:
             return None, None
         if entry is None:
             return version, None
-        size = len(entry[1])
+        # Kept with what a conditional request needs, worked out once: its ETag and the
+        # headers of a 304.
+        headers, body = entry
+        entry = (headers, body, apicache.header(headers, "ETag"), apicache.not_modified_headers(headers))
+        size = len(body)
         if size <= limit:
             self.entries[key] = entry
             self.entry_bytes += size
@@ -222,10 +251,12 @@ _SIGNATURE_KEYS = (
 
 
 def _signature(environ):
-    """Every input of a request's cache key: the request line, the server, every header."""
+    """Every input of a request's cache key: the request line, the server, every header
+    (in the order the server gives them: the same headers in another order are another
+    signature, whose key is worked out once more, the same key)."""
     return (
         tuple(environ.get(name) for name in _SIGNATURE_KEYS),
-        tuple(sorted((name, value) for name, value in environ.items() if name.startswith("HTTP_"))),
+        tuple((name, value) for name, value in environ.items() if name.startswith("HTTP_")),
     )
 
 
@@ -294,9 +325,12 @@ class ResponseCacheFront:
 
     @staticmethod
     def _replay(environ, entry, start_response):
-        headers, body = entry
-        if apicache.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), apicache.header(headers, "ETag")):
-            start_response("304 Not Modified", apicache.not_modified_headers(headers))
+        # (headers, body) from the cache, or (headers, body, ETag, 304 headers) from the
+        # process's copy (VersionWatch.get_entry).
+        headers, body, *known = entry
+        etag, not_modified = known or (apicache.header(headers, "ETag"), None)
+        if apicache.etag_matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
+            start_response("304 Not Modified", not_modified or apicache.not_modified_headers(headers))
             return []
         start_response("200 OK", list(headers))
         return [body]
