@@ -561,11 +561,13 @@ class ProjectPartManager(models.Manager.from_queryset(ProjectPartQuerySet)):
         return self.get(project__slug=project_slug, slug=slug)
 
 
-def unique_slug_in_project(record, base):
+def unique_slug_in_project(record, base, parent="project"):
     """`base`, or `base-2`, `base-3`, ...: the first no other record of the same model and
-    project has (an activity's slug from its title, a status report's from its date)."""
+    parent (`parent`: the foreign key that scopes the slug) has (an activity's slug from
+    its title, a status report's from its date, a program event's from its title)."""
     slug, n = base, 2
-    siblings = type(record).objects.filter(project_id=record.project_id).exclude(pk=record.pk)
+    scope = {f"{parent}_id": getattr(record, f"{parent}_id")}
+    siblings = type(record).objects.filter(**scope).exclude(pk=record.pk)
     while siblings.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
@@ -776,12 +778,7 @@ class ProgramEvent(TimestampedModel, VersionedModel, PartialDateModel):
 
     def save(self, *args, **kwargs):
         if not self.slug:
-            base, slug, n = slugify(self.title)[:140] or "event", None, 2
-            slug = base
-            siblings = ProgramEvent.objects.filter(program_id=self.program_id).exclude(pk=self.pk)
-            while siblings.filter(slug=slug).exists():
-                slug, n = f"{base}-{n}", n + 1
-            self.slug = slug
+            self.slug = unique_slug_in_project(self, slugify(self.title)[:140] or "event", parent="program")
         super().save(*args, **kwargs)
 
     def natural_key(self):
