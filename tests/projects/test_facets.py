@@ -125,3 +125,26 @@ def test_two_transactions_linking_one_project_leave_both_links(world):
         assert done.is_set()
     _check(project)
     assert len(_ids(project)[0]) == 3 and png.pk in _ids(project)[0]
+
+
+@pytest.mark.engines("postgresql")
+def test_the_covering_index_holds_every_column_a_filtered_page_tests(world):
+    """The public order's covering index (projects_project_facets_idx) holds every column
+    of projects_project that a filtered page of ids (the API list's first query) reads, so
+    that at scale the page is an index-only scan: the projects passed over on the way to a
+    page are never read from the table. (It once kept an old "active in" expression after
+    the rule moved to `active_until`, and every filtered page read the table.)"""
+    import re
+
+    from django.db import connection as conn
+
+    params = {"country": ["VN", "PH"], "field": [Field.objects.first().slug], "year": "2014", "asean": "true"}
+    ids = ProjectFilterSet(params, queryset=Project.objects.public()).qs.order_by("start_year", "title")
+    sql = str(ids.values_list("pk", flat=True)[:50].query)
+    read = set(re.findall(r'"projects_project"\."(\w+)"', sql))
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", ["projects_project_facets_idx"])
+        (definition,) = cursor.fetchone()
+    held = set(re.findall(r"\w+", definition.split(" USING btree ", 1)[1]))
+    assert read, sql
+    assert read <= held, f"read but not in the index: {sorted(read - held)} ({definition})"
