@@ -61,7 +61,7 @@ def linked_ids(record, field):
     return [getattr(row, field.m2m_reverse_field_name() + "_id") for row in getattr(record, field.name).all()]
 
 
-def _link_extras(field):
+def link_columns(field):
     """The columns of `field`'s through model beyond its two keys (a partner's role)."""
     through = field.remote_field.through
     keys = {field.m2m_field_name(), field.m2m_reverse_field_name()}
@@ -75,7 +75,7 @@ def set_links(obj, field, record):
     manager.clear()
     if record is None:
         return
-    extras = _link_extras(field)
+    extras = link_columns(field)
     groups = {}
     for row in getattr(record, field.name).all():
         key = tuple(getattr(row, name) for name in extras)
@@ -87,7 +87,7 @@ def set_links(obj, field, record):
 def link_states(field, *, record=None, obj=None):
     """{related id: (the through model's other columns)} of the links of `field` that a
     history entry `record` held, or that record `obj` has now."""
-    extras = _link_extras(field)
+    extras = link_columns(field)
     target = field.m2m_reverse_field_name() + "_id"
     if record is not None:
         return {
@@ -105,7 +105,7 @@ def link_label(field, related, extras) -> str:
     through = field.remote_field.through
     shown = [
         str(dict(through._meta.get_field(name).flatchoices).get(value, value))
-        for name, value in zip(_link_extras(field), extras, strict=True)
+        for name, value in zip(link_columns(field), extras, strict=True)
     ]
     return f"{related} ({', '.join(shown)})"
 
@@ -142,7 +142,7 @@ def _restore_links_to(model, obj):
                 continue
             history = other.history.model
             m2m_history = getattr(history, field.name).model  # as manage.py seed reads it
-            extras = _link_extras(field)
+            extras = link_columns(field)
             rows = m2m_history.objects.filter(
                 history__history_id__in=_latest_entries(history), **{f"{field.m2m_reverse_field_name()}_id": obj.pk}
             ).values_list(f"{field.m2m_field_name()}_id", *extras)

@@ -20,7 +20,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 
 from core.cache.version import data_changed
 from core.db import take_ids, update_rows
-from core.history import history_m2m_fields
+from core.history import history_m2m_fields, link_columns
 from core.models import changed_by_and_when
 from core.spreadsheet import BOM, neutralise, restore
 
@@ -966,24 +966,17 @@ class VersionCheckedResource(resources.ModelResource):
         if name in pending:
             return pending[name]
         targets = self._link_targets[name]
-        extras = self._extra_columns(self._meta.model._meta.get_field(name))
+        extras = link_columns(self._meta.model._meta.get_field(name))
         rows = self._links[name].get(obj.pk, {})
         if not extras:
             return [targets[pk] for pk in rows]
         return [Linked(targets[pk], {c: getattr(row, c) for c in extras}) for pk, row in rows.items()]
 
-    @staticmethod
-    def _extra_columns(field):
-        """The through model's columns beyond the two keys (a partner's role)."""
-        through = field.remote_field.through
-        keys = {field.m2m_field_name(), field.m2m_reverse_field_name()}
-        return [f.attname for f in through._meta.concrete_fields if not f.primary_key and f.name not in keys]
-
     def _write_links(self, batch, using):
         for field in self._meta.model._meta.many_to_many:
             through, owner, target = self._through(field)
             stored = self._links[field.name]
-            extras = self._extra_columns(field)
+            extras = link_columns(field)
             add, remove, change = [], [], []
             for obj in batch:
                 wanted = getattr(obj, "_import_links", {}).get(field.name)

@@ -208,7 +208,6 @@ class PartnerRole(models.TextChoices):
 # pages, reports, IATI): every role but venue. A country that only hosted the place of an
 # event is not a partner in it; the `partner_role` filter asks for other roles.
 COUNTED_ROLES = tuple(role for role in PartnerRole.values if role != PartnerRole.VENUE)
-ORGANISER_ROLES = (PartnerRole.HOST, PartnerRole.CO_HOST, PartnerRole.CO_CHAIR)
 
 
 class ProjectPartner(models.Model):
@@ -237,10 +236,6 @@ class ProjectPartner(models.Model):
         if self.role == PartnerRole.RECIPIENT:
             return f"{self.project} – {self.partner}"
         return f"{self.project} – {self.partner} ({self.get_role_display()})"
-
-    @property
-    def counted(self) -> bool:
-        return self.role in COUNTED_ROLES
 
 
 class ProjectQuerySet(PublishableQuerySet):
@@ -951,10 +946,10 @@ class Citation(VersionedModel):
 
 
 def _link_name(link):
-    """A project's link to a partner or a field, as the admin's delete confirmation lists
-    it: "HA/DR for Vietnam – Vietnam", not "Project_partners object (1)"."""
-    related = link.partner if hasattr(link, "partner_id") else link.field
-    return f"{link.project} – {related}"
+    """A project's link to a field, as the admin's delete confirmation lists it: "HA/DR
+    for Vietnam – HA/DR", not "Project_fields object (1)" (a partner link names itself:
+    ProjectPartner.__str__)."""
+    return f"{link.project} – {link.field}"
 
 
 # The field link table is Django's own (an auto-created through model): its rows are named here.
