@@ -5,7 +5,7 @@ returns a fixed pre-built body (the limit of HTTP serving itself).
     BENCH_RAW_DSN=postgres://... BENCH_RAW_NAMES=/tmp/names.json \
         gunicorn bench.rawapp:application
 
-Routes (anonymous view: published projects only):
+Routes (anonymous view: published, public projects only):
 - /raw/projects/?country=..&field=..&year=..&q=..&page=..&page_size=..  the API's project list
 - /raw/reports/counts/?group_by=field,year                               the counts report
 - /fixed  and  /fixed-304                                                 a fixed body; an empty 304
@@ -62,11 +62,12 @@ SEARCH = "to_tsvector('english'::regconfig, COALESCE(p.search_document, ''))"
 def _where(params, cur):
     """The ProjectFilterSet's conditions for the parameters the benchmark uses, as it runs
     them on PostgreSQL: partners and fields by the ids kept on each project row."""
-    clauses, args = ["p.published"], []
+    clauses, args = ["p.published AND p.releasability = 'public'"], []
     countries = [c.upper() for c in params.get("country", [])]
     if countries:
         clauses.append(
-            "p.partner_ids && ARRAY(SELECT id FROM partners_partner WHERE published AND country = ANY(%s))::bigint[]"
+            "p.partner_ids && ARRAY(SELECT id FROM partners_partner "
+            "WHERE published AND releasability = 'public' AND country = ANY(%s))::bigint[]"
         )
         args.append(countries)
     fields = params.get("field", [])
@@ -108,7 +109,8 @@ def _cited(cur, column, ids):
     API shows them, by record."""
     cur.execute(
         f"SELECT c.{column}, s.slug, s.title, s.year, c.section, c.excerpt, c.verified FROM projects_citation c "
-        f"JOIN projects_source s ON s.id = c.source_id WHERE c.{column} = ANY(%s) ORDER BY s.year, s.title, c.id",
+        f"JOIN projects_source s ON s.id = c.source_id WHERE c.{column} = ANY(%s) "
+        "AND c.releasability = 'public' ORDER BY s.year, s.title, c.id",
         [ids],
     )
     lists = {}
@@ -172,7 +174,7 @@ def projects(environ):
     cur.execute(
         "SELECT pp.project_id, pa.slug, pa.name, pa.name_ja, pa.country, pp.role FROM partners_partner pa "
         "JOIN projects_project_partners pp ON pa.id = pp.partner_id WHERE pp.project_id = ANY(%s) "
-        "ORDER BY pa.name, pa.id",
+        "AND pa.published AND pa.releasability = 'public' ORDER BY pa.name, pa.id",
         [ids],
     )
     for pid, slug, name, name_ja, country, role in cur:
@@ -188,7 +190,7 @@ def projects(environ):
         fields.setdefault(pid, []).append({"slug": slug, "name": name, "name_ja": name_ja})
     cur.execute(
         "SELECT project_id, id, title, kind, year, month, day FROM projects_activity WHERE project_id = ANY(%s) "
-        "ORDER BY year, month NULLS FIRST, day NULLS FIRST, id",
+        "AND releasability = 'public' ORDER BY year, month NULLS FIRST, day NULLS FIRST, id",
         [ids],
     )
     for pid, aid, title, kind, year, month, day in cur:
@@ -200,7 +202,8 @@ def projects(environ):
     reports = {}
     cur.execute(
         "SELECT project_id, id, slug, status, year, month, day FROM projects_statusreport "
-        "WHERE project_id = ANY(%s) ORDER BY project_id, year, month NULLS FIRST, day NULLS FIRST, id",
+        "WHERE project_id = ANY(%s) AND releasability = 'public' "
+        "ORDER BY project_id, year, month NULLS FIRST, day NULLS FIRST, id",
         [ids],
     )
     report_rows = cur.fetchall()
@@ -260,7 +263,7 @@ def counts(environ):
         "SELECT f.slug, f.name, y, COUNT(*) FROM projects_project p "
         "JOIN projects_project_fields pf ON pf.project_id = p.id JOIN projects_field f ON f.id = pf.field_id "
         "CROSS JOIN LATERAL generate_series(p.start_year::int, p.active_until::int) y "
-        "WHERE p.published AND p.start_year IS NOT NULL GROUP BY f.slug, f.name, y"
+        "WHERE p.published AND p.releasability = 'public' AND p.start_year IS NOT NULL GROUP BY f.slug, f.name, y"
     )
     rows = sorted(cur.fetchall(), key=lambda r: (r[0], str(r[2])))
     results = [{"field": s, "field_name": n, "year": y, "year_name": str(y), "count": c} for s, n, y, c in rows]

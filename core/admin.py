@@ -40,7 +40,7 @@ from core.history import (
     revert_children,
     set_links,
 )
-from core.models import OneHistoryEntry
+from core.models import OneHistoryEntry, is_liaison
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,23 @@ class CheckedAutocompleteMixin:
 class SafeSearchAdmin(CheckedAutocompleteMixin, admin.ModelAdmin):
     """Search that treats a NUL character as the end of the term (PostgreSQL text cannot
     hold one, and a search for it would otherwise be a server error), and that uses the
-    first MAX_SEARCH_TERMS words only, saying so."""
+    first MAX_SEARCH_TERMS words only, saying so. A partner's liaison officer is never
+    staff here, whatever groups they are in (core.models.is_liaison)."""
+
+    def has_module_permission(self, request):
+        return not is_liaison(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return not is_liaison(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return not is_liaison(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return not is_liaison(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not is_liaison(request.user) and super().has_delete_permission(request, obj)
 
     def get_search_results(self, request, queryset, search_term):
         search_term = search_term.split("\x00", 1)[0]
@@ -130,6 +146,9 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
             # no new version and no empty history entry. A revert always saves.
             return
         request._history_entry = OneHistoryEntry(type(obj)).begin()
+        reason = form.cleaned_data.get("change_reason") if hasattr(form, "cleaned_data") else None
+        if reason:
+            obj._change_reason = reason
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
@@ -532,7 +551,7 @@ def _result_problems(result, limit=5):
 def citations_inline(model, target):
     """A tabular inline of `model` (a citation: source, section, excerpt) on the records
     it cites through its foreign key `target` (one FK per kind of record)."""
-    fields = ["source", "section", "excerpt", "loaded_version"]  # each row carries its version
+    fields = ["source", "section", "excerpt", "releasability", "loaded_version"]  # each row carries its version
     attrs = {"model": model, "fk_name": target, "extra": 0, "form": OptimisticLockForm, "fields": fields,
              "autocomplete_fields": ["source"]}  # fmt: skip
     return type(f"{target.title()}CitationInline", (CheckedAutocompleteMixin, admin.TabularInline), attrs)

@@ -233,3 +233,30 @@ def execute_dialect(schema_editor, *, postgresql, sqlite) -> None:
         raise RuntimeError(f"No statements for the {vendor} database.")
     for sql in statements:
         schema_editor.execute(sql, params=None)
+
+
+class JsonIdsIncludeAny:
+    """Whether a JSON array of ids (core.models.IdListField: the partners a record is
+    releasable to) holds any of the given ids.
+
+    PostgreSQL: jsonb containment, one `@>` per id (`'[5]'`), which a GIN index could
+    serve. SQLite: JSON1's json_each over the array. Both give false for an empty list of
+    ids, so "releasable to no one" never matches."""
+
+    @staticmethod
+    def as_sql(connection, lhs: str, lhs_params, ids) -> tuple[str, list]:
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return "1 = 0", []
+        if _postgresql(connection):
+            tests = " OR ".join(f"{lhs} @> %s::jsonb" for _ in ids)
+            return f"({tests})", _interleave(lhs_params, [f"[{i}]" for i in ids])
+        marks = ", ".join("%s" for _ in ids)
+        return f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE json_each.value IN ({marks}))", [*lhs_params, *ids]
+
+
+def _interleave(lhs_params, values):
+    params = []
+    for value in values:
+        params += [*lhs_params, value]
+    return params

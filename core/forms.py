@@ -7,13 +7,14 @@ import io
 import zipfile
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import formats
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.forms import ImportForm
 
-from core.models import changed_by_and_when
+from core.models import CHANGE_REASON_MAX, changed_by_and_when, release_changed
 from core.resources import IMPORT_MAX_ROWS, TooManyRows, is_empty_row
 
 
@@ -29,6 +30,12 @@ class OptimisticLockForm(forms.ModelForm):
     and an edit made meanwhile on that record's own page stays."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    change_reason = forms.CharField(
+        label=_("Reason for this change"),
+        required=False,
+        max_length=CHANGE_REASON_MAX,
+        help_text=_("Shown in the history. Required when the releasability changes."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,12 +49,32 @@ class OptimisticLockForm(forms.ModelForm):
                 stored = self.instance.version
             self.fields["loaded_version"].initial = stored
 
+    def _update_errors(self, errors):
+        """The model's rules may name a field this form does not show (an inline row's
+        releasability list, kept on the record's own page): such a message is shown on
+        the form as a whole, naming the field, rather than failing the request."""
+        if hasattr(errors, "error_dict"):
+            absent = [name for name in errors.error_dict if name != NON_FIELD_ERRORS and name not in self.fields]
+            for name in absent:
+                label = self.instance._meta.get_field(name).verbose_name
+                messages = errors.error_dict.pop(name)
+                errors.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(
+                    ValidationError(f"{capfirst(label)}: {message}") for e in messages for message in e.messages
+                )
+        super()._update_errors(errors)
+
     def edited(self) -> bool:
         """Whether the editor changed anything (the version carried along is not an edit)."""
-        return any(name != "loaded_version" for name in self.changed_data)
+        return any(name not in ("loaded_version", "change_reason") for name in self.changed_data)
 
     def clean(self):
         cleaned = super().clean()
+        if self.prefix is None and not cleaned.get("change_reason"):
+            # A page (not an inline row, which the page's reason covers) that widens or
+            # narrows who may see its record says why, for the history.
+            values = {name: cleaned[name] for name in ("releasability", "releasable_to") if name in cleaned}
+            if release_changed(self.instance, values):
+                self.add_error("change_reason", _("Say why the releasability changes."))
         if not self.instance.pk or (self.prefix is not None and not self.edited()):
             return cleaned
         model = type(self.instance)

@@ -7,14 +7,19 @@ import json
 import re
 from collections import defaultdict
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import formats, timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import activity_date_display, iso_date
-from core.db import LinkIdArrays
+from core.db import JsonIdsIncludeAny, LinkIdArrays
+from core.formfields import IdListFormField
 
 # The sane range for every year the tracker holds: the programs it records began in the
 # post-war era, and nothing is planned further ahead than this.
@@ -35,37 +40,288 @@ class SlugManager(models.Manager):
         return self.get(slug=slug)
 
 
+class Releasability(models.TextChoices):
+    """Who may see a record besides staff (README, "Who sees what"): everyone once it is
+    published, the liaison officers of the partners it names, or staff alone."""
+
+    PUBLIC = "public", _("Public")
+    PARTNERS = "partners", _("Releasable to partners")
+    INTERNAL = "internal", _("Internal (staff only)")
+
+
+# How wide each releasability is: a record is never wider than the record it belongs to.
+RELEASE_WIDTH = {Releasability.INTERNAL: 0, Releasability.PARTNERS: 1, Releasability.PUBLIC: 2}
+
+
+def _liaison(user):
+    """None for a user who is not a partner's liaison officer; else the ids of the partners
+    they serve (perhaps none). Which users are liaisons, and of which partners, is the
+    domain's to say, through the function settings.LIAISON_PARTNERS names (the shared
+    layer knows no app); kept on the user object, which lives for one request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if not hasattr(user, "_liaison_partner_ids"):
+        path = getattr(settings, "LIAISON_PARTNERS", "")
+        ids = import_string(path)(user) if path else None
+        user._liaison_partner_ids = None if ids is None else frozenset(ids)
+    return user._liaison_partner_ids
+
+
+def is_liaison(user) -> bool:
+    """Whether `user` is a partner's liaison officer: never staff, whatever else they hold
+    (a liaison put in a staff group by mistake still sees only what a liaison sees)."""
+    return _liaison(user) is not None
+
+
+def liaison_partner_ids(user) -> frozenset:
+    """The partners whose releasable records `user` may see as their liaison officer:
+    none for anyone else."""
+    return _liaison(user) or frozenset()
+
+
+def released_condition(prefix: str, partner_ids=frozenset()) -> Q:
+    """The records (at lookup `prefix`, "" for the queryset's own) released to an audience
+    holding the liaison links `partner_ids`: the public ones, and those releasable to one
+    of those partners."""
+    condition = Q(**{f"{prefix}releasability": Releasability.PUBLIC})
+    if partner_ids:
+        condition |= Q(
+            **{
+                f"{prefix}releasability": Releasability.PARTNERS,
+                f"{prefix}releasable_to__includes_any": sorted(partner_ids),
+            }
+        )
+    return condition
+
+
 class PublishableQuerySet(models.QuerySet):
-    """Visibility of records with a `published` flag: published ones for everyone, drafts
-    too for an active user who may view the model (staff). Every view starts from
-    `public()` or `for_user()`, so none re-types the rule."""
+    """The one visibility rule, per audience (README, "Who sees what"):
+
+    - staff (an active user who may view the model) see every record;
+    - a partner's liaison officer sees the published records that are public or
+      releasable to one of their partners;
+    - everyone else sees the published, public records.
+
+    A record's visibility also depends on the records it belongs to (an activity's
+    project): the narrowest of them wins. Every view, report, export and feed starts
+    from `public()`, `for_user()` or `on_site()`, so none re-types the rule."""
 
     # Where the flag is: on the record, or on the record it belongs to ("project__published").
     published_lookup = "published"
+    # The releasable records whose releasability this one's depends on, as lookup
+    # prefixes: "" for the record itself, "project__" for the project it belongs to.
+    release_lookups = ("",)
+
+    def visible_condition(self, partner_ids=frozenset()) -> Q:
+        """What makes a record visible to an audience that is not staff and holds the
+        liaison links `partner_ids` (none: the public)."""
+        condition = Q(**{self.published_lookup: True})
+        for prefix in self.release_lookups:
+            condition &= released_condition(prefix, partner_ids)
+        return condition
 
     def public_condition(self) -> Q:
         """What makes a record public, as a condition on this queryset's model."""
-        return Q(**{self.published_lookup: True})
+        return self.visible_condition()
 
     def public(self):
         return self.filter(self.public_condition())
 
     def sees_drafts(self, user) -> bool:
+        """Whether `user` is staff for this model: sees drafts and internal records."""
         opts = self.model._meta
         return (
             user is not None
             and user.is_active
             and user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}")
+            and not is_liaison(user)
         )
 
     def for_user(self, user):
-        """Everything for a user who sees drafts; the public records for anyone else."""
-        return self.all() if self.sees_drafts(user) else self.public()
+        """What `user` may read through the API: everything for staff; the published
+        records released to their partners too for a liaison; the public ones otherwise."""
+        if self.sees_drafts(user):
+            return self.all()
+        return self.on_site(user)
+
+    def on_site(self, user):
+        """What the public pages show `user`: the public records, and for a liaison those
+        releasable to their partners too. Staff see on the site what the public sees."""
+        partner_ids = liaison_partner_ids(user)
+        return self.filter(self.visible_condition(partner_ids)) if partner_ids else self.public()
+
+    def released_for(self, user, *, on_site=False):
+        """These records as far as their own releasability lets `user` see them, for
+        records whose parents the caller already knows `user` may see (the activities of
+        projects on a page): everything for staff, unless `on_site` (the public pages,
+        where staff see what the public sees)."""
+        if not on_site and self.sees_drafts(user):
+            return self.all()
+        return self.filter(released_condition("", liaison_partner_ids(user)))
 
     def beyond_public(self, user):
         """The records this user may see and the public may not; None where there can be
         none (the user sees what the public sees)."""
-        return self.exclude(self.public_condition()) if self.sees_drafts(user) else None
+        if self.sees_drafts(user):
+            return self.exclude(self.public_condition())
+        partner_ids = liaison_partner_ids(user)
+        if partner_ids:
+            return self.filter(self.visible_condition(partner_ids)).exclude(self.public_condition())
+        return None
+
+
+# A change reason (the admin's form, the API's X-Change-Reason header or change_reason
+# field) is at most this long: it is one line of the history, not a document.
+CHANGE_REASON_MAX = 500
+
+
+def release_changed(instance, values) -> bool:
+    """Whether writing `values` ({field: value}) would change `instance`'s releasability
+    or the partners it is releasable to (a stored record: a new one has no history)."""
+    if instance is None or instance.pk is None or not isinstance(instance, ReleasableModel):
+        return False
+    releasability = values.get("releasability", instance.releasability)
+    if releasability != instance.releasability:
+        return True
+    if releasability != Releasability.PARTNERS:
+        return False
+    wanted = values.get("releasable_to", instance.releasable_to)
+    return sorted(set(wanted or [])) != sorted(set(instance.releasable_to or []))
+
+
+class IdListField(models.JSONField):
+    """A sorted JSON array of the ids of `to`'s records (a record's `releasable_to`: the
+    partners it may be shown to). A plain column, so the record's history keeps it and a
+    revert restores it; `includes_any` (core.db.JsonIdsIncludeAny) tests it in a query.
+    Forms offer `to`'s records to choose; the API reads and writes slugs."""
+
+    def __init__(self, *args, to=None, **kwargs):
+        self.to = to
+        kwargs.setdefault("default", list)
+        kwargs.setdefault("db_default", models.Value("[]"))
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["to"] = self.to
+        return name, path, args, kwargs
+
+    def related_model(self):
+        return apps.get_model(self.to)
+
+    def formfield(self, **kwargs):
+        return IdListFormField(
+            queryset=self.related_model()._default_manager.order_by("name"),
+            required=not self.blank,
+            label=self.verbose_name,
+            help_text=self.help_text,
+        )
+
+    def validate(self, value, model_instance):
+        super().validate(value, model_instance)
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ValidationError(_("A list of ids is expected."), code="invalid")
+
+
+@IdListField.register_lookup
+class IdListIncludesAny(models.Lookup):
+    """`releasable_to__includes_any=[ids]`: the list holds at least one of the ids."""
+
+    lookup_name = "includes_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return JsonIdsIncludeAny.as_sql(connection, lhs, lhs_params, self.rhs)
+
+
+class ReleasableModel(models.Model):
+    """A record with a releasability (Releasability) and the partners it is releasable to.
+    Never wider than the records it belongs to (`release_parents()`): clean() refuses a
+    contradiction, naming the field; the queries apply the narrowest anyway
+    (PublishableQuerySet.release_lookups), so narrowing a project hides its parts at once."""
+
+    releasability = models.CharField(
+        _("releasability"),
+        max_length=10,
+        choices=Releasability.choices,
+        default=Releasability.PUBLIC,
+        # A row written by SQL (a bulk load) gets it too; its publication keeps it a draft.
+        db_default=Releasability.PUBLIC.value,
+        help_text=_(
+            "Public: anyone, once published. Releasable to partners: staff and the liaison "
+            "officers of the partners named below. Internal: staff only, never published."
+        ),
+    )
+    releasable_to = IdListField(
+        _("releasable to"),
+        to="partners.Partner",
+        help_text=_("The partners whose liaison officers may see this record (releasability “partners” only)."),
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.normalize_release()
+        super().save(*args, **kwargs)
+
+    def normalize_release(self):
+        """Only a record releasable to partners names any; the list is kept sorted and unique."""
+        if isinstance(self.releasable_to, list) and all(isinstance(i, int) for i in self.releasable_to):
+            ids = sorted(set(self.releasable_to))
+            self.releasable_to = ids if self.releasability == Releasability.PARTNERS else []
+
+    def released_to(self, partner_ids) -> bool:
+        """Whether this record's own releasability lets an audience with the liaison links
+        `partner_ids` (none: the public) see it (its publication aside)."""
+        if self.releasability == Releasability.PUBLIC:
+            return True
+        return self.releasability == Releasability.PARTNERS and bool(set(partner_ids) & set(self.releasable_to or []))
+
+    def release_parents(self) -> list:
+        """The records this one belongs to and may not be wider than."""
+        return []
+
+    def clean(self):
+        super().clean()
+        errors = self.release_errors()
+        if errors:
+            raise ValidationError(errors)
+
+    def release_errors(self) -> dict:
+        """What contradicts the releasability rules, by field name."""
+        self.normalize_release()
+        errors = {}
+        ids = set(self.releasable_to or []) if self.releasability == Releasability.PARTNERS else set()
+        if self.releasability == Releasability.PARTNERS and not ids:
+            errors["releasable_to"] = _("Name at least one partner this record is releasable to.")
+        elif ids:
+            partners = self._meta.get_field("releasable_to").related_model()._default_manager
+            unknown = ids - set(partners.filter(pk__in=ids).values_list("pk", flat=True))
+            if unknown:
+                errors["releasable_to"] = _("No partner has the id %(ids)s.") % {
+                    "ids": ", ".join(str(i) for i in sorted(unknown))
+                }
+        for parent in self.release_parents():
+            if parent is None or "releasability" in errors:
+                continue
+            theirs = Releasability(parent.releasability)
+            names = {"model": self._meta.verbose_name, "parent": parent._meta.verbose_name, "name": str(parent)}
+            if RELEASE_WIDTH[Releasability(self.releasability)] > RELEASE_WIDTH[theirs]:
+                errors["releasability"] = _(
+                    "Cannot be wider than its %(parent)s “%(name)s”, which is “%(theirs)s”: a %(model)s "
+                    "is never shown to more people than the record it belongs to."
+                ) % {**names, "theirs": theirs.label}
+            elif ids and theirs == Releasability.PARTNERS and ids - set(parent.releasable_to or []):
+                partners = self._meta.get_field("releasable_to").related_model()._default_manager
+                extra = partners.filter(pk__in=ids - set(parent.releasable_to or [])).order_by("name")
+                errors["releasable_to"] = _(
+                    "Its %(parent)s “%(name)s” is not releasable to %(partners)s: a %(model)s is never "
+                    "shown to more people than the record it belongs to."
+                ) % {**names, "partners": ", ".join(p.name for p in extra)}
+        return errors
 
 
 class TimestampedModel(models.Model):

@@ -230,6 +230,44 @@ class SlugManyWidget(widgets.ManyToManyWidget):
         return super().render(value, obj, **kwargs)
 
 
+class SlugIdListWidget(widgets.Widget):
+    """A core.models.IdListField (a record's `releasable_to`) as comma-separated slugs of
+    `model`'s records: read into the sorted list of their ids, written back as slugs. A
+    plain column of the record, not a link (so not a ManyToManyWidget); an unknown slug is
+    an error, and an import reads every record the column names in one query."""
+
+    separator = ","
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self._by_slug = None
+
+    def _slugs(self, value):
+        return list(dict.fromkeys(s.strip() for s in str(value or "").split(self.separator) if s.strip()))
+
+    def prepare(self, values, resource):
+        wanted = {slug for value in values for slug in self._slugs(value)}
+        self._by_slug = dict(self.model.objects.filter(slug__in=wanted).values_list("slug", "pk")) if wanted else {}
+
+    def clean(self, value, row=None, **kwargs):
+        slugs = self._slugs(value)
+        by_slug = self._by_slug
+        if by_slug is None:  # outside an import
+            by_slug = dict(self.model.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+        missing = sorted(set(slugs) - by_slug.keys())
+        if missing:
+            raise _not_found(self.model, missing[0])
+        return sorted({by_slug[slug] for slug in slugs})
+
+    def render(self, value, obj=None, **kwargs):
+        ids = value or []
+        if not ids:
+            return ""
+        slugs = dict(self.model._default_manager.filter(pk__in=ids).values_list("pk", "slug"))
+        return self.separator.join(sorted(slugs[i] for i in ids if i in slugs))
+
+
 class Linked:
     """A related record as a link of a many-to-many column gives it, with the link's own
     columns (`extras`: a partner's role); otherwise it reads as the record."""

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -6,7 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from core.models import PublishableQuerySet, ReferenceModel, SlugManager, TimestampedModel, VersionedModel
+from core.models import (
+    PublishableQuerySet,
+    ReferenceModel,
+    Releasability,
+    ReleasableModel,
+    SlugManager,
+    TimestampedModel,
+    VersionedModel,
+)
+from core.models import liaison_partner_ids as liaison_partner_ids_of
 
 
 class PartnerQuerySet(PublishableQuerySet):
@@ -34,13 +44,14 @@ class PartnerQuerySet(PublishableQuerySet):
         return sorted(pid for pid, line in self.ancestry().items() if root_ids.intersection(line))
 
 
-class Partner(ReferenceModel, TimestampedModel, VersionedModel):
+class Partner(ReferenceModel, TimestampedModel, VersionedModel, ReleasableModel):
     """A partner military or organisation that receives capacity building assistance.
 
     A country's defence force (Vietnam), one of its services or agencies (the Philippine
     Air Force, whose parent is the Philippines' entry), or a regional organisation
     (ASEAN). Country is ISO 3166-1 alpha-2; a regional organisation has none. A partner
-    is public when it is published; staff see drafts too.
+    is public when it is published and its releasability is public; staff see the others
+    too, and a partner releasable to partners is shown to their liaison officers.
     """
 
     class Kind(models.TextChoices):
@@ -105,13 +116,18 @@ class Partner(ReferenceModel, TimestampedModel, VersionedModel):
     @property
     def is_public(self) -> bool:
         """Whether everyone may see this partner (Partner.objects.public)."""
-        return self.published
+        return self.published and self.releasability == Releasability.PUBLIC
+
+    def release_parents(self):
+        return [self.parent] if self.parent_id else []
 
     def parent_for(self, user):
         """The parent as `user` may see it: a draft parent is hidden like any draft (None)
         from whoever may not see drafts. The one rule for the API's JSON and CSV."""
         parent = self.parent
-        if parent is None or parent.is_public or (user is not None and user.has_perm("partners.view_partner")):
+        if parent is None or parent.is_public or Partner.objects.sees_drafts(user):
+            return parent
+        if parent.published and parent.released_to(liaison_partner_ids_of(user)):
             return parent
         return None
 
@@ -123,3 +139,41 @@ class Partner(ReferenceModel, TimestampedModel, VersionedModel):
                 raise ValidationError({"parent": _("A partner cannot be a service of itself or of its own service.")})
             seen.add(ancestor.pk)
             ancestor = ancestor.parent
+        errors = self.release_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+# The group whose members, each linked to one or more partners (Liaison), are those
+# partners' liaison officers: they sign in and read what is public and what is releasable
+# to their partners, through the API and the public pages, and write nothing.
+LIAISONS_GROUP = "Liaisons"
+
+
+class Liaison(models.Model):
+    """A user who is a liaison officer of a partner (README, "Who sees what"). Counts only
+    while the user is in the Liaisons group, so removing them from it revokes the access."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="liaison_links"
+    )
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="liaisons")
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("liaison link")
+        verbose_name_plural = _("liaison links")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="partners_liaison_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.partner}"
+
+
+def liaison_partner_ids(user):
+    """None if `user` is not in the Liaisons group; else the partners they are a liaison
+    officer of (settings.LIAISON_PARTNERS, read by core.models)."""
+    if not user.groups.filter(name=LIAISONS_GROUP).exists():
+        return None
+    return list(Liaison.objects.filter(user=user).values_list("partner_id", flat=True))

@@ -2,7 +2,7 @@
 
 from import_export.fields import Field as Column
 
-from core.resources import CountryWidget, SlugForeignKeyWidget, VersionCheckedResource
+from core.resources import CountryWidget, SlugForeignKeyWidget, SlugIdListWidget, VersionCheckedResource
 from partners.models import Partner
 from partners.signals import partners_renamed
 
@@ -13,11 +13,12 @@ class PartnerResource(VersionCheckedResource):
 
     parent = Column(attribute="parent", column_name="parent", widget=SlugForeignKeyWidget(Partner))
     country = Column(attribute="country", column_name="country", widget=CountryWidget())
+    releasable_to = Column(attribute="releasable_to", column_name="releasable_to", widget=SlugIdListWidget(Partner))
 
     class Meta:
         model = Partner
         fields = ["slug", "name", "name_ja", "kind", "country", "region", "asean_member", "parent", "description",
-                  "published", "version"]  # fmt: skip
+                  "published", "releasability", "releasable_to", "version"]  # fmt: skip
         export_order = fields
 
     required_columns = ["slug", "name", "kind", "country", "region"]

@@ -1,4 +1,5 @@
-"""Public pages of partners. Every view starts from Partner.objects.public()."""
+"""Public pages of partners. Every view starts from Partner.objects.on_site(user): the
+public partners, and a liaison officer's releasable ones too; and so do the projects."""
 
 from django.db.models import Count, Prefetch
 from django.views.generic import DetailView, TemplateView
@@ -16,11 +17,11 @@ def _projects_of(partner_ids, roles=COUNTED_ROLES):
     return ProjectPartner.objects.filter(partner__in=partner_ids, role__in=roles).values("project_id")
 
 
-def _breakdown(partner, family):
-    """The partner and each of its services and agencies, with the number of published
-    projects each takes part in (the partner's own first)."""
+def _breakdown(partner, family, shown):
+    """The partner and each of its services and agencies, with the number of projects
+    `shown` (the reader's) each takes part in (the partner's own first)."""
     counts = dict(
-        ProjectPartner.objects.filter(partner__in=family, project__published=True, role__in=COUNTED_ROLES)
+        ProjectPartner.objects.filter(partner__in=family, project__in=shown, role__in=COUNTED_ROLES)
         .values_list("partner_id")
         .annotate(n=Count("project_id", distinct=True))
     )
@@ -35,15 +36,16 @@ class PartnerListView(TemplateView):
     template_name = "partners/partner_list.html"
 
     def get(self, request, *args, **kwargs):
-        filterset = PartnerFilterSet(request.GET or None, queryset=Partner.objects.public(), request=None)
+        visible = Partner.objects.on_site(request.user)
+        filterset = PartnerFilterSet(request.GET or None, queryset=visible, request=None)
         errors = dict(filterset.errors) if filterset.is_bound else {}
         partners = Partner.objects.none() if errors else filterset.qs
         partners = partners.select_related("parent")
         # Each partner's projects, its services' and agencies' included (PartnerQuerySet).
-        ancestry = Partner.objects.public().ancestry()
+        ancestry = visible.ancestry()
         projects_of = {}
         for project_id, partner_id in ProjectPartner.objects.filter(
-            project__published=True, partner__in=Partner.objects.public(), role__in=COUNTED_ROLES
+            project__in=Project.objects.on_site(request.user), partner__in=visible, role__in=COUNTED_ROLES
         ).values_list("project_id", "partner_id"):
             for ancestor in ancestry.get(partner_id, ()):
                 projects_of.setdefault(ancestor, set()).add(project_id)
@@ -89,12 +91,13 @@ class PartnerDetailView(DetailView):
     context_object_name = "partner"
 
     def get_queryset(self):
+        user = self.request.user
         return (
-            Partner.objects.public()
+            Partner.objects.on_site(user)
             .select_related("parent")
             .prefetch_related(
-                Prefetch("children", queryset=Partner.objects.public().order_by("name")),
-                public_citations(),
+                Prefetch("children", queryset=Partner.objects.on_site(user).order_by("name")),
+                public_citations(user),
             )
         )
 
@@ -103,14 +106,17 @@ class PartnerDetailView(DetailView):
         partner = self.object
         # Its projects, its services' and agencies' included (PartnerQuerySet), each once,
         # with how many each of them takes part in.
-        family = Partner.objects.public().with_descendants([partner])
-        projects = list(project_cards(stable_order(Project.objects.public().filter(pk__in=_projects_of(family)))))
+        user = self.request.user
+        visible = Partner.objects.on_site(user)
+        shown = Project.objects.on_site(user)
+        family = visible.with_descendants([partner])
+        projects = list(project_cards(stable_order(shown.filter(pk__in=_projects_of(family))), user))
         context["projects"] = projects
         # Where it was only the venue: listed apart, not counted as its projects.
-        venue_only = Project.objects.public().filter(pk__in=_projects_of(family, [PartnerRole.VENUE]))
+        venue_only = shown.filter(pk__in=_projects_of(family, [PartnerRole.VENUE]))
         context["venue_projects"] = list(stable_order(venue_only.exclude(pk__in=[p.pk for p in projects])))
-        context["breakdown"] = _breakdown(partner, family) if len(family) > 1 else []
-        context["parent"] = partner.parent if partner.parent and partner.parent.published else None
+        context["breakdown"] = _breakdown(partner, family, shown) if len(family) > 1 else []
+        context["parent"] = visible.filter(pk=partner.parent_id).first() if partner.parent_id else None
         context["years"], context["year_rows"] = self.years_grid(projects)
         return context
 

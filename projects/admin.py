@@ -34,7 +34,17 @@ class ActivityInline(CheckedAutocompleteMixin, admin.TabularInline):
     model = Activity
     form = ActivityForm
     extra = 0
-    fields = ["title", "kind", "year", "month", "day", "location", "location_country", "loaded_version"]
+    fields = [
+        "title",
+        "kind",
+        "year",
+        "month",
+        "day",
+        "location",
+        "location_country",
+        "releasability",
+        "loaded_version",
+    ]
     show_change_link = True
 
 
@@ -59,7 +69,7 @@ class StatusReportInline(CheckedAutocompleteMixin, admin.TabularInline):
     model = StatusReport
     form = StatusReportForm
     extra = 0
-    fields = ["status", "year", "month", "day", "note", "loaded_version"]
+    fields = ["status", "year", "month", "day", "note", "releasability", "loaded_version"]
     show_change_link = True
 
 
@@ -128,6 +138,7 @@ class ProjectAdmin(SpreadsheetAdmin):
         "status",
         StatusMayBeOutOfDateFilter,
         "published",
+        "releasability",
         ActiveInYearFilter,
         "program",
         "fields",
@@ -207,7 +218,7 @@ class ProjectAdmin(SpreadsheetAdmin):
 class StatusReportAdmin(HistoryAdmin):
     form = StatusReportForm
     list_display = ["project", "status", "date", "entered_by", "created"]
-    list_filter = ["status", "year"]
+    list_filter = ["status", "year", "releasability"]
     list_select_related = ["project", "entered_by"]
     search_fields = ["project__title", "note"]
     autocomplete_fields = ["project"]
@@ -227,8 +238,8 @@ class StatusReportAdmin(HistoryAdmin):
 @admin.register(Activity)
 class ActivityAdmin(HistoryAdmin):
     form = ActivityForm
-    list_display = ["title", "project", "kind", "date", "location"]
-    list_filter = ["kind", "year", "project__program"]
+    list_display = ["title", "project", "kind", "date", "location", "releasability"]
+    list_filter = ["kind", "year", "project__program", "releasability"]
     list_select_related = ["project"]
     search_fields = ["title", "description", "location", "project__title"]
     autocomplete_fields = ["project"]
@@ -294,8 +305,8 @@ class SourceAdmin(HistoryAdmin):
 @admin.register(Citation)
 class CitationAdmin(HistoryAdmin):
     form = OptimisticLockForm
-    list_display = ["source", "section", "short_excerpt", "target", "verified"]
-    list_filter = ["verified", "source"]
+    list_display = ["source", "section", "short_excerpt", "target", "verified", "releasability"]
+    list_filter = ["verified", "source", "releasability"]
     readonly_fields = ["verified"]
     list_select_related = ["source", "partner", "field", "program", "project", "activity"]
     search_fields = ["excerpt", "section", "project__title", "partner__name", "activity__title"]

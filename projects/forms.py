@@ -24,7 +24,7 @@ class PartialDateForm(OptimisticLockForm):
 class StatusReportForm(PartialDateForm):
     class Meta:
         model = StatusReport
-        fields = ["project", "status", "year", "month", "day", "slug", "note"]
+        fields = ["project", "status", "year", "month", "day", "slug", "note", "releasability", "releasable_to"]
 
 
 class ActivityForm(PartialDateForm):
@@ -32,7 +32,7 @@ class ActivityForm(PartialDateForm):
         model = Activity
         # The admin narrows this to its own `fields` (the inline shows fewer).
         fields = ["project", "title", "slug", "kind", "year", "month", "day", "location", "location_country",
-                  "description", "staff_note"]  # fmt: skip
+                  "description", "staff_note", "releasability", "releasable_to"]  # fmt: skip
 
 
 class ProgramEventForm(PartialDateForm):

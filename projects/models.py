@@ -19,10 +19,13 @@ from core.models import (
     PartialDateModel,
     PublishableQuerySet,
     ReferenceModel,
+    Releasability,
+    ReleasableModel,
     SlugManager,
     TimestampedModel,
     VersionedModel,
     partial_date_constraints,
+    released_condition,
     year_in_range,
 )
 from partners.models import Partner
@@ -249,7 +252,7 @@ class ProjectQuerySet(PublishableQuerySet):
         return self.filter(active_until__gte=year, start_year__lte=year)
 
 
-class Project(TimestampedModel, VersionedModel):
+class Project(TimestampedModel, VersionedModel, ReleasableModel):
     """A program's work with one or more partners in one or more fields over a span of years."""
 
     class Status(models.TextChoices):
@@ -339,7 +342,7 @@ class Project(TimestampedModel, VersionedModel):
             models.Index(
                 fields=["start_year", "title", "active_until"],
                 name="projects_project_active_idx",
-                condition=Q(published=True),
+                condition=Q(published=True, releasability="public"),
             ),
             models.Index(fields=["title"], name="projects_project_title_idx"),
             models.Index(fields=["end_year"], name="projects_project_end_year_idx"),
@@ -379,6 +382,7 @@ class Project(TimestampedModel, VersionedModel):
                 "end": self.end_year,
                 "start": self.start_year,
             }
+        errors.update(self.release_errors())
         if self.pk and not errors:
             outside = self.activities.filter(self._outside_span_q())
             first = outside.order_by("year").first()
@@ -436,7 +440,9 @@ class Project(TimestampedModel, VersionedModel):
             return 0
         latest = {}
         reports = (
-            StatusReport.objects.using(using).filter(project__in=ids).order_by("project", *STATUS_REPORT_LATEST_FIRST)
+            StatusReport.objects.using(using)
+            .filter(project__in=ids, releasability=Releasability.PUBLIC)
+            .order_by("project", *STATUS_REPORT_LATEST_FIRST)
         )
         for report in reports.only("project_id", "status", "year", "month", "day"):
             latest.setdefault(report.project_id, report)
@@ -487,7 +493,9 @@ class Project(TimestampedModel, VersionedModel):
         if self.pk is None:
             return
         using = self._state.db
-        report = self.status_reports.order_by(*STATUS_REPORT_LATEST_FIRST).first()
+        report = (
+            self.status_reports.filter(releasability=Releasability.PUBLIC).order_by(*STATUS_REPORT_LATEST_FIRST).first()
+        )
         values = _latest_values(report, _evidence_years([self.pk], using).get(self.pk))
         if all(getattr(self, name) == value for name, value in values.items()):
             return
@@ -501,15 +509,29 @@ class Project(TimestampedModel, VersionedModel):
 def _evidence_years(ids, using=None) -> dict[int, int]:
     """The year of each project's latest evidence: its latest status report or activity,
     or the publication year of the latest source any of its citations (its own, its
-    activities' and its reports') comes from. One query (a UNION ALL of five groupings)."""
+    activities' and its reports') comes from. One query (a UNION ALL of five groupings).
+
+    Only public evidence counts, here and for the current status (refresh_latest): the
+    project's row is read by everyone who may see the project, so what it derives must
+    not tell of a report, activity or citation they may not see."""
+    public = Releasability.PUBLIC
     parts = [
-        StatusReport.objects.filter(project__in=ids).values(ref=F("project_id")).annotate(y=Max("year")),
-        Activity.objects.filter(project__in=ids).values(ref=F("project_id")).annotate(y=Max("year")),
+        StatusReport.objects.filter(project__in=ids, releasability=public)
+        .values(ref=F("project_id"))
+        .annotate(y=Max("year")),
+        Activity.objects.filter(project__in=ids, releasability=public)
+        .values(ref=F("project_id"))
+        .annotate(y=Max("year")),
     ]
-    for path in ("project_id", "activity__project_id", "status_report__project_id"):
-        parts.append(
-            Citation.objects.filter(**{f"{path}__in": ids}).values(ref=F(path)).annotate(y=Max("source__year"))
-        )
+    for path, owner in (
+        ("project_id", None),
+        ("activity__project_id", "activity"),
+        ("status_report__project_id", "status_report"),
+    ):
+        condition = {f"{path}__in": ids, "releasability": public}
+        if owner:
+            condition[f"{owner}__releasability"] = public
+        parts.append(Citation.objects.filter(**condition).values(ref=F(path)).annotate(y=Max("source__year")))
     parts = [part.using(using).order_by().values_list("ref", "y") for part in parts]
     years = defaultdict(int)
     for pid, year in parts[0].union(*parts[1:], all=True):
@@ -544,9 +566,11 @@ def _latest_values(report, evidence_year):
 
 
 class ProjectPartQuerySet(PublishableQuerySet):
-    """A record of a project's (an activity, a status report) is public when its project is."""
+    """A record of a project's (an activity, a status report) is visible when its project
+    is and its own releasability allows."""
 
     published_lookup = "project__published"
+    release_lookups = ("", "project__")
 
 
 class ProjectPartManager(models.Manager.from_queryset(ProjectPartQuerySet)):
@@ -568,7 +592,7 @@ def unique_slug_in_project(record, base, parent="project"):
     return slug
 
 
-class Activity(TimestampedModel, VersionedModel, PartialDateModel):
+class Activity(TimestampedModel, VersionedModel, PartialDateModel, ReleasableModel):
     """What a project did and when, to the precision the source gives: a year, a month or
     a day (core.models.PartialDateModel: a year stays a year)."""
 
@@ -641,8 +665,12 @@ class Activity(TimestampedModel, VersionedModel, PartialDateModel):
                 "year": self.year,
                 "span": project.years_display,
             }
+        errors.update(self.release_errors())
         if errors:
             raise ValidationError(errors)
+
+    def release_parents(self):
+        return [self.project] if self.project_id else []
 
 
 # The latest report first: the latest date (a year-only date before the months of that
@@ -655,7 +683,7 @@ STATUS_REPORT_LATEST_FIRST = (
 )
 
 
-class StatusReport(TimestampedModel, VersionedModel, PartialDateModel):
+class StatusReport(TimestampedModel, VersionedModel, PartialDateModel, ReleasableModel):
     """Where a project stood as of a date, to the precision the source gives, as a source
     says (its citations) and as an editor entered it. The project's current status is its
     latest report: every save and delete, fixtures and cascades included, refreshes it
@@ -719,8 +747,12 @@ class StatusReport(TimestampedModel, VersionedModel, PartialDateModel):
 
     def clean(self):
         errors = self.date_errors()
+        errors.update(self.release_errors())
         if errors:
             raise ValidationError(errors)
+
+    def release_parents(self):
+        return [self.project] if self.project_id else []
 
 
 class ProgramEventManager(models.Manager):
@@ -800,19 +832,29 @@ def _exactly_one_of(names):
 
 
 class CitationQuerySet(PublishableQuerySet):
-    def public_condition(self):
-        """A citation is public when the record it supports is: a published partner,
-        project or activity's project (a draft project's citations stay hidden), or any
-        field, program or program event."""
-        return (
-            Q(project__published=True)
-            | Q(activity__project__published=True)
-            | Q(status_report__project__published=True)
-            | Q(partner__published=True)
+    def visible_condition(self, partner_ids=frozenset()):
+        """A citation is visible when its own releasability allows and the record it
+        supports is visible: a partner, a project, or an activity's or status report's
+        project (a draft project's citations stay hidden); any field, program or program
+        event's citation is public."""
+        cited = (
+            (Q(project__published=True) & released_condition("project__", partner_ids))
+            | (
+                Q(activity__project__published=True)
+                & released_condition("activity__", partner_ids)
+                & released_condition("activity__project__", partner_ids)
+            )
+            | (
+                Q(status_report__project__published=True)
+                & released_condition("status_report__", partner_ids)
+                & released_condition("status_report__project__", partner_ids)
+            )
+            | (Q(partner__published=True) & released_condition("partner__", partner_ids))
             | Q(field__isnull=False)
             | Q(program__isnull=False)
             | Q(program_event__isnull=False)
         )
+        return released_condition("", partner_ids) & cited
 
     def recheck(self):
         """Check these citations against their sources' texts again (after a text file was
@@ -831,7 +873,7 @@ class CitationQuerySet(PublishableQuerySet):
         return tuple(counts)
 
 
-class Citation(VersionedModel):
+class Citation(VersionedModel, ReleasableModel):
     """The passage of a source that supports one record: a partner, field, program,
     project or activity (exactly one of them)."""
 
@@ -936,6 +978,10 @@ class Citation(VersionedModel):
     def _check_key(self):
         source = self.source if self.source_id is not None else None
         return (self.source_id, getattr(source, "filename", None), self.section, self.excerpt)
+
+    def release_parents(self):
+        target = self.target
+        return [target] if isinstance(target, ReleasableModel) else []
 
     @property
     def target(self):

@@ -26,6 +26,7 @@ from core.resources import (
     AsStored,
     CountryListWidget,
     SlugForeignKeyWidget,
+    SlugIdListWidget,
     SlugManyWidget,
     SlugRoleManyWidget,
     VersionCheckedResource,
@@ -53,12 +54,13 @@ class ProjectResource(VersionCheckedResource):
     # Exported beside the status, never imported: the date the status is known as of (its
     # latest report's), so no exported status lacks its date.
     status_as_of = Column(attribute="status_as_of", column_name="status_as_of", readonly=True)
+    releasable_to = Column(attribute="releasable_to", column_name="releasable_to", widget=SlugIdListWidget(Partner))
 
     class Meta:
         model = Project
         fields = [
             "slug", "title", "program", "partners", "fields", "start_year", "end_year", "status", "status_as_of",
-            "cooperating_countries", "description", "published", "version",
+            "cooperating_countries", "description", "published", "releasability", "releasable_to", "version",
         ]  # fmt: skip
         export_order = fields
 

@@ -307,22 +307,26 @@ def report_headline(*, projects: QuerySet, partners: QuerySet | None = None) -> 
     return agg
 
 
-def public_citations():
-    return Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("source", "id"))
+def public_citations(user=None):
+    """The citations a public page shows `user` (Citation.objects.released_for, on the site)."""
+    citations = Citation.objects.released_for(user, on_site=True).select_related("source")
+    return Prefetch("citations", queryset=citations.order_by("source", "id"))
 
 
-def project_cards(projects):
-    """What a list of project cards shows, fetched in a fixed number of queries."""
-    # Each published partner with its role (`partner_links_shown`, by name).
-    links = ProjectPartner.objects.filter(partner__in=Partner.objects.public()).select_related("partner")
+def project_cards(projects, user=None):
+    """What a list of project cards shows `user` on the public site, fetched in a fixed
+    number of queries."""
+    # Each partner the reader may see, with its role (`partner_links_shown`, by name).
+    links = ProjectPartner.objects.filter(partner__in=Partner.objects.on_site(user)).select_related("partner")
     return projects.select_related("program").prefetch_related(
         Prefetch("projectpartner_set", queryset=links.order_by("partner__name"), to_attr="partner_links_shown"),
         Prefetch("fields", queryset=Field.objects.order_by("name")),
     )
 
 
-def citations_prefetch():
-    return Prefetch("citations", queryset=Citation.objects.select_related("source"))
+def citations_prefetch(user):
+    """The citations the API shows `user` of records it may see (Citation.objects.released_for)."""
+    return Prefetch("citations", queryset=Citation.objects.released_for(user).select_related("source"))
 
 
 def stable_order(projects):

@@ -1,4 +1,5 @@
-"""Public pages of projects. Every view starts from Project.objects.public().
+"""Public pages of projects. Every view starts from Project.objects.on_site(user): the
+public records, and a liaison officer's releasable ones too.
 
 The list, matrix and timeline pages are filtered by the same ProjectFilterSet as the API,
 from plain GET parameters, so every state of a page is a shareable URL. A bad parameter
@@ -90,8 +91,11 @@ class FilteredProjectsMixin:
     display_params = ()
 
     def get_filterset(self):
-        # request=None: the public site shows published records whoever is signed in.
-        return ProjectFilterSet(self.request.GET or None, queryset=Project.objects.public(), request=None)
+        # request=None: the filters' choices are the public ones whoever is signed in; the
+        # projects are those the site shows this reader (a liaison's releasable ones too).
+        return ProjectFilterSet(
+            self.request.GET or None, queryset=Project.objects.on_site(self.request.user), request=None
+        )
 
     def filter_options(self):
         get = self.request.GET
@@ -166,8 +170,10 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        published = Q(projects__published=True)
-        context["headline"] = report_headline(projects=Project.objects.public(), partners=Partner.objects.public())
+        user = self.request.user
+        shown = Project.objects.on_site(user)
+        published = Q(projects__in=shown)
+        context["headline"] = report_headline(projects=shown, partners=Partner.objects.on_site(user))
         context["fields"] = sorted(
             Field.objects.annotate(project_count=Count("projects", filter=published)).filter(project_count__gt=0),
             key=lambda f: localname(f),
@@ -192,7 +198,9 @@ class ProjectListView(FilteredProjectsMixin, TemplateView):
         )
         context = self.get_context_data(**kwargs)
         context.update(self.filter_context(filterset, display_errors))
-        projects = Project.objects.none() if context["errors"] else project_cards(stable_order(filterset.qs))
+        projects = (
+            Project.objects.none() if context["errors"] else project_cards(stable_order(filterset.qs), request.user)
+        )
         # The count is remembered per data version (API_COUNT_CACHE), as the API's is.
         paginator = CachedCountPaginator(projects, page_size)
         # get_page() turns a missing, malformed or out-of-range page into the first or last page.
@@ -226,12 +234,13 @@ class ProjectDetailView(DetailView):
     context_object_name = "project"
 
     def get_queryset(self):
-        activities = Activity.objects.prefetch_related(public_citations())
-        reports = StatusReport.objects.prefetch_related(public_citations())
-        return project_cards(Project.objects.public()).prefetch_related(
+        user = self.request.user
+        activities = Activity.objects.released_for(user, on_site=True).prefetch_related(public_citations(user))
+        reports = StatusReport.objects.released_for(user, on_site=True).prefetch_related(public_citations(user))
+        return project_cards(Project.objects.on_site(user), user).prefetch_related(
             Prefetch("activities", queryset=activities),
             Prefetch("status_reports", queryset=reports),
-            public_citations(),
+            public_citations(user),
         )
 
 
@@ -243,8 +252,9 @@ class _ReferenceDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        projects = Project.objects.public().filter(**{self.lookup: self.object})
-        context["projects"] = project_cards(stable_order(projects))
+        user = self.request.user
+        projects = Project.objects.on_site(user).filter(**{self.lookup: self.object})
+        context["projects"] = project_cards(stable_order(projects), user)
         context["filter_url"] = f"{reverse('projects:project-list')}?{self.parameter}={self.object.slug}"
         return context
 
@@ -282,7 +292,7 @@ class MatrixView(FilteredProjectsMixin, TemplateView):
         context = self.get_context_data(**kwargs)
         context.update(self.filter_context(filterset))
         projects = Project.objects.none() if context["errors"] else filterset.qs
-        context["matrix"] = matrix = report_matrix(projects=projects, partners=Partner.objects.public())
+        context["matrix"] = matrix = report_matrix(projects=projects, partners=Partner.objects.on_site(request.user))
         # Each project shown with its status and the date it is known as of.
         shown = functools.cache(lambda status, as_of: status_with_date(status, *from_iso_date(as_of or "")))
         for row in matrix["rows"]:

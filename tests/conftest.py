@@ -201,6 +201,19 @@ def administrator(db, django_user_model):
     return _staff(django_user_model, "ada", is_superuser=True)
 
 
+def make_liaison(username, partners):
+    """A partner's liaison officer: not staff, in the Liaisons group, linked to `partners`."""
+    from django.contrib.auth import get_user_model
+
+    from partners.models import LIAISONS_GROUP, Liaison
+
+    user = get_user_model().objects.create_user(username=username, email=f"{username}@example.org", password=PASSWORD)
+    user.groups.add(Group.objects.get(name=LIAISONS_GROUP))
+    for partner in partners:
+        Liaison.objects.create(user=user, partner=partner)
+    return user
+
+
 def _client_for(user):
     client = Client()
     client.force_login(user)

@@ -108,6 +108,14 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "tracker.urls"
 
+# Who is a partner's liaison officer, and of which partners (core.models.liaison_partner_ids):
+# the domain says, the shared layer asks through this function.
+LIAISON_PARTNERS = "partners.models.liaison_partner_ids"
+# Where a liaison officer (who has no admin access) signs in: django.contrib.auth's views.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -120,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.data_as_of",
+                "projects.context_processors.liaison",
             ],
         },
     },

@@ -3,6 +3,7 @@ site (English at /, Japanese under /ja/)."""
 
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
@@ -22,6 +23,9 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
+    # Where a partner's liaison officer signs in (staff sign in at /admin/).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("partners/", include("partners.urls")),
     path("", include("projects.urls")),
     prefix_default_language=False,

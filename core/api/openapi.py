@@ -22,6 +22,7 @@ from django_countries import countries
 from drf_spectacular.drainage import warn
 
 from core.filtersets import MAX_FILTER_VALUES
+from core.models import CHANGE_REASON_MAX
 
 
 def country_choices():
@@ -73,6 +74,15 @@ ERRORS = {
 }
 
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": "The record's version; send it back in If-Match."}}
+
+
+CHANGE_REASON_SCHEMA = {
+    "type": "string",
+    "writeOnly": True,
+    "maxLength": CHANGE_REASON_MAX,
+    "description": "Why this change is made, for the record's history (this field or the X-Change-Reason "
+    "header). Required when the write changes the record's releasability.",
+}
 
 
 def _json(schema):
@@ -210,6 +220,8 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
         if name.endswith("Request") and component.get("type") == "object":
             # A field the endpoint does not know is a 400 naming it (ModelRulesSerializer).
             component["additionalProperties"] = False
+            # Every write may say why, for the history (or in X-Change-Reason).
+            component.setdefault("properties", {})["change_reason"] = CHANGE_REASON_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
@@ -255,6 +267,11 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 )
                 responses["200"].setdefault("headers", {}).update(ETAG_HEADER)
                 responses.setdefault("304", {"description": "Not modified since the ETag given in If-None-Match."})
+            if method in {"post", "put", "patch"} and "requestBody" in operation:
+                parameters.append(
+                    {**_header_parameter("X-Change-Reason", CHANGE_REASON_SCHEMA["description"]),
+                     "schema": {"type": "string", "maxLength": CHANGE_REASON_MAX}}
+                )  # fmt: skip
             if is_detail and method in {"put", "patch", "delete"}:
                 parameters.append(
                     _header_parameter("If-Match", "The ETag you read: the write is refused (412) if it changed since.")
@@ -274,18 +291,21 @@ def postprocess_staff_only_fields(result, generator, request, public):
     answer without it is valid. Its description says who sees it."""
     from core.api.serializers import ModelRulesSerializer
 
-    staff_only = {}
+    staff_only, signed_in = {}, {}
 
     def collect(cls):
         for sub in cls.__subclasses__():
-            names = getattr(getattr(sub, "Meta", None), "staff_only_fields", ())
-            if names:
-                staff_only[sub.__name__.removesuffix("Serializer")] = set(names)
+            meta = getattr(sub, "Meta", None)
+            name = sub.__name__.removesuffix("Serializer")
+            staff_only[name] = set(getattr(meta, "staff_only_fields", ()))
+            signed_in[name] = set(getattr(meta, "signed_in_fields", ()))
             collect(sub)
 
     collect(ModelRulesSerializer)
     for name, schema in result.get("components", {}).get("schemas", {}).items():
-        names = staff_only.get(name.removeprefix("Patched"))
+        staff = staff_only.get(name.removeprefix("Patched"), set())
+        signed = signed_in.get(name.removeprefix("Patched"), set())
+        names = staff | signed
         if not names:
             continue
         if "required" in schema:
@@ -295,6 +315,10 @@ def postprocess_staff_only_fields(result, generator, request, public):
         for field in names & set(schema.get("properties", {})):
             prop = schema["properties"][field]
             description = prop.get("description", "")
-            if "staff only" not in description.lower():
+            if field in signed:
+                if "liaison" not in description.lower():
+                    who = "Staff and partners' liaison officers only (absent for others)."
+                    prop["description"] = f"{who} {description}".strip()
+            elif "staff only" not in description.lower():
                 prop["description"] = f"Staff only (absent for others). {description}".strip()
     return result

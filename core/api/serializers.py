@@ -16,7 +16,17 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.relations import MANY_RELATION_KWARGS
 
 from core.api.queryparams import unknown_parameter_message
-from core.models import MAX_YEAR, MIN_YEAR, SLUG_RE, OneHistoryEntry
+from core.models import (
+    CHANGE_REASON_MAX,
+    MAX_YEAR,
+    MIN_YEAR,
+    SLUG_RE,
+    IdListField,
+    OneHistoryEntry,
+    is_liaison,
+    liaison_partner_ids,
+    release_changed,
+)
 
 YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
 
@@ -103,7 +113,59 @@ class StrictCountryFieldMixin(CountryFieldMixin):
 def reads_as_staff(request) -> bool:
     """Whether the request's user is staff: the audience of the fields only staff see."""
     user = getattr(request, "user", None)
-    return bool(user is not None and user.is_active and user.is_staff)
+    return bool(user is not None and user.is_active and user.is_staff and not is_liaison(user))
+
+
+def hidden_fields(request, meta) -> set:
+    """The fields of a serializer's Meta the request's reader may not see: its
+    `staff_only_fields` (notes, who entered a record, whom it is releasable to) for all
+    but staff, and its `signed_in_fields` (the releasability) for all but staff and
+    partners' liaison officers."""
+    if reads_as_staff(request):
+        return set()
+    hidden = set(getattr(meta, "staff_only_fields", ()))
+    if not liaison_partner_ids(getattr(request, "user", None)):
+        hidden |= set(getattr(meta, "signed_in_fields", ()))
+    return hidden
+
+
+class SlugsOfIdsField(serializers.ListField):
+    """A core.models.IdListField (ids of `model`'s records) as the API reads and writes
+    it: a list of the records' slugs, at most MAX_LIST_VALUES, each looked up in one
+    query; an unknown slug is an error naming it."""
+
+    def __init__(self, *, model, **kwargs):
+        self.related = model
+        kwargs.setdefault("child", StrictSlugField())
+        kwargs.setdefault("max_length", MAX_LIST_VALUES)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        slugs = super().to_internal_value(data)
+        found = dict(self.related._default_manager.filter(slug__in=slugs).values_list("slug", "pk"))
+        unknown = [slug for slug in slugs if slug not in found]
+        if unknown:
+            raise serializers.ValidationError(
+                f"No {self.related._meta.verbose_name} has the slug “{unknown[0]}”.", code="does_not_exist"
+            )
+        return sorted({found[slug] for slug in slugs})
+
+    def to_representation(self, value):
+        return slugs_of_ids(self.related, value or [], self.context)
+
+
+def slugs_of_ids(model, ids, context) -> list[str]:
+    """The slugs of `model`'s records `ids`, sorted; the id → slug map loaded once per
+    answer (kept in the serializer `context`, shared by its whole tree) and only if asked."""
+    if not ids:
+        return []
+    key = f"_slugs_of_{model._meta.label_lower}"
+    slugs = context.get(key) if context is not None else None
+    if slugs is None:
+        slugs = dict(model._default_manager.values_list("pk", "slug"))
+        if context is not None:
+            context[key] = slugs
+    return sorted(slugs[i] for i in ids if i in slugs)
 
 
 class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModelSerializer):
@@ -125,16 +187,53 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         models.BooleanField: StrictBooleanField,
     }
 
+    def build_standard_field(self, field_name, model_field):
+        if isinstance(model_field, IdListField):
+            return SlugsOfIdsField, {
+                "model": model_field.related_model(),
+                "required": False,
+                "help_text": model_field.help_text,
+                "label": model_field.verbose_name,
+            }
+        return super().build_standard_field(field_name, model_field)
+
     def to_representation(self, instance):
         """Meta.staff_only_fields (notes for staff, who entered a record) are in the answer
-        to staff only; the schema still lists them, described as such."""
+        to staff only, Meta.signed_in_fields to staff and liaison officers
+        (hidden_fields); the schema still lists them, described as such."""
         data = super().to_representation(instance)
-        if not reads_as_staff(self.context.get("request")):
-            for name in getattr(self.Meta, "staff_only_fields", ()):
-                data.pop(name, None)
+        for name in hidden_fields(self.context.get("request"), self.Meta):
+            data.pop(name, None)
         return data
 
+    def change_reason(self):
+        """The writer's reason for this change, for the history: the payload's
+        `change_reason`, else the request's X-Change-Reason header; None without one."""
+        return getattr(self, "_change_reason", None)
+
+    def _read_change_reason(self, data):
+        reason = data.get("change_reason") if isinstance(data, Mapping) else None
+        request = self.context.get("request")
+        if reason is None and request is not None:
+            reason = request.headers.get("X-Change-Reason")
+        if reason is None:
+            return None
+        if not isinstance(reason, str):
+            raise serializers.ValidationError(
+                {"change_reason": [ErrorDetail("A string is required.", code="invalid_type")]}
+            )
+        reason = reason.strip()
+        if len(reason) > CHANGE_REASON_MAX:
+            raise serializers.ValidationError(
+                {"change_reason": [ErrorDetail(f"At most {CHANGE_REASON_MAX} characters.", code="max_length")]}
+            )
+        return reason or None
+
     def to_internal_value(self, data):
+        # The change reason is not a field of the record: read apart (payload or header).
+        self._change_reason = self._read_change_reason(data)
+        if isinstance(data, Mapping) and "change_reason" in data:
+            data = {name: value for name, value in data.items() if name != "change_reason"}
         # A field the endpoint does not know is an error naming it, not silently ignored: a
         # misspelt "titel" would otherwise be a 200 that changed nothing the client meant.
         # Read-only fields (url, version, ...) may come back as read: they are ignored.
@@ -160,6 +259,14 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
             candidate.full_clean(exclude=[*many, *self._excluded_from_clean()], validate_unique=False)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
+        if release_changed(self.instance, attrs) and not self.change_reason():
+            raise serializers.ValidationError(
+                {
+                    "change_reason": [
+                        "Say why the releasability changes: an X-Change-Reason header or a change_reason field."
+                    ]
+                }
+            )
         return attrs
 
     def _excluded_from_clean(self):
@@ -175,6 +282,7 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         }
         instance = self.Meta.model(**validated_data)
         instance._history_user = self._user()
+        instance._change_reason = self.change_reason()
         entry = OneHistoryEntry(self.Meta.model).begin()
         instance.save()
         for name, values in many.items():
@@ -188,6 +296,7 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         if not self._changes(instance, validated_data):
             return instance
         instance._history_user = self._user()
+        instance._change_reason = self.change_reason()
         entry = OneHistoryEntry(type(instance)).begin()
         many = {f.name: validated_data.pop(f.name) for f in instance._meta.many_to_many if f.name in validated_data}
         instance = super().update(instance, validated_data)

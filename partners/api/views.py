@@ -32,5 +32,7 @@ class PartnerViewSet(TrackerViewSet):
 
     def get_queryset(self):
         return (
-            Partner.objects.for_user(self.request.user).select_related("parent").prefetch_related(citations_prefetch())
+            Partner.objects.for_user(self.request.user)
+            .select_related("parent")
+            .prefetch_related(citations_prefetch(self.request.user))
         )

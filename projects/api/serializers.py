@@ -25,7 +25,8 @@ from core.api.serializers import (
     SlugRefField,
     StrictURLField,
     attr_reader,
-    reads_as_staff,
+    hidden_fields,
+    slugs_of_ids,
 )
 from core.dates import activity_date_display, iso_date
 from core.models import SLUG_RE
@@ -172,9 +173,11 @@ class StatusReportSerializer(ModelRulesSerializer):
         model = StatusReport
         fields = [
             "id", "url", "project", "slug", "status", "status_display", "year", "month", "day", "precision",
-            "as_of", "as_of_display", "note", "entered_by", "created", "updated", "version", "citations",
+            "as_of", "as_of_display", "note", "entered_by", "releasability", "releasable_to", "created", "updated",
+            "version", "citations",
         ]  # fmt: skip
-        staff_only_fields = ["note", "entered_by"]
+        staff_only_fields = ["note", "entered_by", "releasable_to"]
+        signed_in_fields = ["releasability"]
         read_only_fields = ["slug", "created", "updated", "version"]
         extra_kwargs = {
             "year": YEAR_BOUNDS,
@@ -200,7 +203,7 @@ class ActivitySummarySerializer(serializers.ModelSerializer):
 # The columns every row carries, beside the model columns among the keys: what the readers read.
 _PROJECT_ROW_COLUMNS = (
     "id", "slug", "start_year", "end_year", "status", "status_year", "status_month", "status_day",
-    "cooperating_countries",
+    "cooperating_countries", "releasable_to",
 )  # fmt: skip
 _PROJECT_ROW_PROGRAM = {"program__slug": "slug", "program__name": "name"}
 
@@ -248,7 +251,8 @@ def _activities_of(ids, context):
     lists = defaultdict(list)
     url = _url_maker(context.request, "projects-api:activity-detail", "pk")
     date_display = functools.cache(lambda *date: str(activity_date_display(*date)))
-    for pid, aid, title, kind, year, month, day in Activity.objects.filter(project__in=ids).values_list(
+    activities = Activity.objects.released_for(context.user).filter(project__in=ids)
+    for pid, aid, title, kind, year, month, day in activities.values_list(
         "project", "id", "title", "kind", "year", "month", "day"
     ):
         lists[pid].append(
@@ -258,13 +262,16 @@ def _activities_of(ids, context):
     return lists
 
 
-def _cited(owner, ids):
+def _cited(owner, ids, context):
     """The citations of the records `ids` that they support through the foreign key
-    `owner` ("project", "status_report"), as the representation shows them, by record."""
+    `owner` ("project", "status_report"), as the representation shows them, by record
+    (those the reader may see: the records `ids` are)."""
     lists = defaultdict(list)
-    for oid, slug, title, year, section, excerpt, verified in Citation.objects.filter(
-        **{f"{owner}__in": ids}
-    ).values_list(owner, "source__slug", "source__title", "source__year", "section", "excerpt", "verified"):
+    for oid, slug, title, year, section, excerpt, verified in (
+        Citation.objects.released_for(context.user)
+        .filter(**{f"{owner}__in": ids})
+        .values_list(owner, "source__slug", "source__title", "source__year", "section", "excerpt", "verified")
+    ):
         lists[oid].append(
             {"source": {"slug": slug, "title": title, "year": year}, "section": section, "excerpt": excerpt,
              "verified": verified}
@@ -273,15 +280,19 @@ def _cited(owner, ids):
 
 
 def _citations_of(ids, context):
-    return _cited("project", ids)
+    return _cited("project", ids, context)
 
 
 def _status_reports_of(ids, context):
     """Each project's status reports, oldest first, each with its citations."""
     lists = defaultdict(list)
-    reports = StatusReport.objects.filter(project__in=ids).order_by("project", *StatusReport._meta.ordering[1:])
+    reports = (
+        StatusReport.objects.released_for(context.user)
+        .filter(project__in=ids)
+        .order_by("project", *StatusReport._meta.ordering[1:])
+    )
     rows = list(reports.values_list("project", "id", "slug", "status", "year", "month", "day"))
-    cited = _cited("status_report", [row[1] for row in rows])
+    cited = _cited("status_report", [row[1] for row in rows], context)
     for pid, rid, slug, status, year, month, day in rows:
         lists[pid].append(
             {"slug": slug, "status": status, "status_display": context.statuses[status],
@@ -301,7 +312,8 @@ class _Context:
 
     def __init__(self, request, keys, ids):
         self.request = request
-        self.partners = Partner.objects.for_user(getattr(request, "user", None))
+        self.user = getattr(request, "user", None)
+        self.partners = Partner.objects.for_user(self.user)
         self.statuses = {value: str(label) for value, label in Project.Status.choices}
         self.date_display = functools.cache(lambda *date: str(activity_date_display(*date)))
         self.lists = {key: load(ids, self) for key, load in self.related.items() if key in keys and ids}
@@ -310,6 +322,7 @@ class _Context:
         self.years = functools.cache(lambda start, end: str(project_years_display(start, end)))
         self.country_name = functools.cache(lambda code: str(countries.name(code)))
         self.tz = timezone.get_current_timezone()
+        self.slugs = {}
 
 
 def _related(key):
@@ -326,6 +339,7 @@ _PROJECT_READERS = {
     "status_display": lambda row, c: c.statuses[row["status"]],
     "status_as_of": lambda row, c: iso_date(row["status_year"], row["status_month"], row["status_day"]) or None,
     "status_reports": _related("status_reports"),
+    "releasable_to": lambda row, c: slugs_of_ids(Partner, row["releasable_to"] or [], c.slugs),
     "cooperating_countries": lambda row, c: [
         {"code": code, "name": c.country_name(code)} for code in row["cooperating_countries"].split(",") if code
     ],
@@ -377,8 +391,9 @@ def project_representations(*, rows: list[dict], request, keys=None) -> list[dic
     readers, _ = _project_layout()
     if keys is not None:
         readers = [(key, read) for key, read in readers if key in keys]
-    if not reads_as_staff(request):
-        readers = [(key, read) for key, read in readers if key not in ProjectSerializer.Meta.staff_only_fields]
+    hidden = hidden_fields(request, ProjectSerializer.Meta)
+    if hidden:
+        readers = [(key, read) for key, read in readers if key not in hidden]
     context = _Context(request, {key for key, _ in readers}, [row["id"] for row in rows])
     return [{key: read(row, context) for key, read in readers} for row in rows]
 
@@ -546,9 +561,11 @@ class ProjectSerializer(ModelRulesSerializer):
             "url", "public_url", "slug", "title", "program", "partners", "fields", "start_year", "end_year",
             "years", "active_until", "status", "status_display", "status_as_of", "status_reports",
             "cooperating_countries",
-            "description", "staff_note", "published", "version", "created", "updated", "citations", "activities",
+            "description", "staff_note", "published", "releasability", "releasable_to", "version", "created",
+            "updated", "citations", "activities",
         ]  # fmt: skip
-        staff_only_fields = ["staff_note"]
+        staff_only_fields = ["staff_note", "releasable_to"]
+        signed_in_fields = ["releasability"]
         # The status is the latest status report's (POST /api/v1/status-reports/ to add one).
         read_only_fields = ["status", "version", "created", "updated"]
         extra_kwargs = {"start_year": YEAR_BOUNDS, "end_year": YEAR_BOUNDS}
@@ -604,9 +621,11 @@ class ActivitySerializer(ModelRulesSerializer):
         model = Activity
         fields = [
             "id", "url", "project", "title", "slug", "kind", "year", "month", "day", "precision", "date_display",
-            "location", "location_country", "description", "staff_note", "citations",
+            "location", "location_country", "description", "staff_note", "releasability", "releasable_to",
+            "citations",
         ]  # fmt: skip
-        staff_only_fields = ["staff_note"]
+        staff_only_fields = ["staff_note", "releasable_to"]
+        signed_in_fields = ["releasability"]
         read_only_fields = ["slug"]
         extra_kwargs = {
             "year": YEAR_BOUNDS,

@@ -65,8 +65,12 @@ class FieldViewSet(TrackerViewSet):
     """Fields: the thematic areas of the projects (HA/DR, maritime security, PKO, ...), with their citations."""
 
     serializer_class = FieldSerializer
-    queryset = Field.objects.prefetch_related(citations_prefetch())
+    queryset = Field.objects.all()
     filterset_fields = []
+
+    def get_queryset(self):
+        return Field.objects.prefetch_related(citations_prefetch(self.request.user))
+
     csv_columns = [("slug", lambda o: o.slug), ("name", lambda o: o.name), ("name_ja", lambda o: o.name_ja)]
 
 
@@ -75,8 +79,12 @@ class ProgramViewSet(TrackerViewSet):
     events (the program's own: an announcement, an update)."""
 
     serializer_class = ProgramSerializer
-    queryset = Program.objects.prefetch_related(citations_prefetch(), "events")
+    queryset = Program.objects.all()
     filterset_fields = []
+
+    def get_queryset(self):
+        return Program.objects.prefetch_related(citations_prefetch(self.request.user), "events")
+
     csv_columns = [
         ("slug", lambda o: o.slug),
         ("name", lambda o: o.name),
@@ -189,7 +197,7 @@ class ActivityViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewset
         return (
             Activity.objects.for_user(self.request.user)
             .select_related("project")
-            .prefetch_related(citations_prefetch())
+            .prefetch_related(citations_prefetch(self.request.user))
         )
 
 
@@ -217,7 +225,7 @@ class ProgramEventViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, vie
     ]
 
     def get_queryset(self):
-        return ProgramEvent.objects.select_related("program").prefetch_related(citations_prefetch())
+        return ProgramEvent.objects.select_related("program").prefetch_related(citations_prefetch(self.request.user))
 
 
 class StatusReportViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
@@ -246,7 +254,7 @@ class StatusReportViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, vie
         return (
             StatusReport.objects.for_user(self.request.user)
             .select_related("project", "entered_by")
-            .prefetch_related(citations_prefetch())
+            .prefetch_related(citations_prefetch(self.request.user))
         )
 
     def perform_create(self, serializer):

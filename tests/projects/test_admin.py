@@ -59,6 +59,7 @@ def _project_post(project, **overrides):
         "cooperating_countries": [c.code for c in project.cooperating_countries],
         "description": project.description,
         "published": "on" if project.published else "",
+        "releasability": project.releasability,
         "loaded_version": project.version,
     }
     related_rows = (
@@ -80,6 +81,7 @@ def _project_post(project, **overrides):
             data[f"{prefix}-{i}-id"] = row.pk
             data[f"{prefix}-{i}-project"] = project.pk
             data[f"{prefix}-{i}-loaded_version"] = row.version
+            data[f"{prefix}-{i}-releasability"] = row.releasability
             if prefix == "status_reports":
                 data.update(
                     {
@@ -271,6 +273,7 @@ class TestOptimisticLocking:
             "region": partner.region,
             "asean_member": "on",
             "published": "on",
+            "releasability": "public",
             "loaded_version": partner.version,
             "citations-TOTAL_FORMS": 0,
             "citations-INITIAL_FORMS": 0,

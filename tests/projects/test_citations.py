@@ -35,7 +35,7 @@ def on_file(db):
 
 
 def _add_citation(client, **data):
-    return client.post(reverse("admin:projects_citation_add"), data)
+    return client.post(reverse("admin:projects_citation_add"), {"releasability": "public", **data})
 
 
 class TestTheCheck:

@@ -104,6 +104,7 @@ def test_a_project_saved_with_its_citations_is_not_half_written(editor_client, p
                 f"citations-{i}-source": str(source.pk),
                 f"citations-{i}-section": "Table",
                 f"citations-{i}-excerpt": f"passage {i}",
+                f"citations-{i}-releasability": "public",
             }
         )
 

@@ -127,7 +127,8 @@ class TestTheBackOffice:
         i = data["status_reports-TOTAL_FORMS"]
         data.update(
             {"status_reports-TOTAL_FORMS": i + 1, f"status_reports-{i}-status": "suspended",
-             f"status_reports-{i}-year": 2016, f"status_reports-{i}-project": project.pk}
+             f"status_reports-{i}-year": 2016, f"status_reports-{i}-project": project.pk,
+             f"status_reports-{i}-releasability": "public"}
         )  # fmt: skip
         response = editor_client.post(reverse("admin:projects_project_change", args=[project.pk]), data)
         assert response.status_code == 302

@@ -42,7 +42,7 @@ except Exception as exc:  # any failure to reach Redis
 SETUP = """
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
-from partners.models import Partner
+from partners.models import Liaison, Partner
 from projects.models import Field, Program, Project
 user = User.objects.create_user("two-servers-editor", is_staff=True)
 user.groups.add(Group.objects.get(name="Editors"))
@@ -54,7 +54,16 @@ for i in range(3):
                                      published=True)
     project.partners.add(partner)
     project.fields.add(field)
-print(Token.objects.create(user=user).key)
+# What only some may see: a project releasable to Vietnam's liaison officers, an internal one.
+liaison = User.objects.create_user("two-servers-liaison")
+liaison.groups.add(Group.objects.get(name="Liaisons"))
+Liaison.objects.create(user=liaison, partner=partner)
+for slug, release in (("for-vietnam", {"releasability": "partners", "releasable_to": [partner.pk]}),
+                      ("internal-plan", {"releasability": "internal"})):
+    project = Project.objects.create(slug=slug, title=slug, program=program, start_year=2016, published=True,
+                                     **release)
+    project.partners.add(partner)
+print(Token.objects.create(user=user).key, Token.objects.create(user=liaison).key)
 """
 
 
@@ -94,7 +103,7 @@ def servers():
             [sys.executable, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=120,
             capture_output=True, text=True,
         )  # fmt: skip
-        token = setup.stdout.strip().splitlines()[-1]
+        token, liaison_token = setup.stdout.strip().splitlines()[-1].split()
         processes, bases = [], []
         try:
             for _ in range(2):
@@ -111,7 +120,7 @@ def servers():
                 bases.append(f"http://127.0.0.1:{port}")
             for base in bases:
                 wait_for_http(f"{base}/healthz")
-            yield bases[0], bases[1], token, cluster.url
+            yield bases[0], bases[1], token, cluster.url, liaison_token
         finally:
             for process in processes:
                 process.terminate()
@@ -128,7 +137,7 @@ def _descriptions(base, path="/api/v1/projects/?page_size=50"):
 
 
 def test_a_write_through_one_server_is_seen_at_once_through_the_other(servers):
-    a, b, token, database_url = servers
+    a, b, token, database_url, _ = servers
     for base in (a, b):  # both have the list in the shared cache
         assert _descriptions(base)["p1"] == ""
         assert _descriptions(base)["p1"] == ""
@@ -149,7 +158,7 @@ def test_a_write_through_one_server_is_seen_at_once_through_the_other(servers):
 
 
 def test_a_new_project_counts_at_once_on_the_other_server(servers):
-    a, b, token, _ = servers
+    a, b, token, _, _ = servers
     before = _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"]
     payload = {"slug": "new", "title": "New", "program": "cba", "partners": ["vietnam"], "start_year": 2020,
                "published": True}  # fmt: skip
@@ -158,3 +167,44 @@ def test_a_new_project_counts_at_once_on_the_other_server(servers):
     assert _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"] == before + 1
     counts = _call("GET", f"{b}/api/v1/reports/counts/?group_by=year")[1]["results"]
     assert {r["year"]: r["count"] for r in counts}[2020] >= 1
+
+
+def _get(url, token=None, etag=None):
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    if etag:
+        request.add_header("If-None-Match", etag)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers.get("ETag"), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("ETag"), None
+
+
+def test_no_audience_is_served_another_audiences_answer(servers):
+    """Anonymous, a liaison officer of Vietnam and an editor ask for the same lists,
+    interleaved, through both servers, again and again (so the cache front and the shared
+    response cache hold what they may): each gets its own answer every time, and an
+    anonymous client that sends another audience's ETag gets the public answer, not a 304."""
+    a, b, editor, _, liaison = servers
+    who = {"anonymous": None, "liaison": liaison, "editor": editor}
+    expected = {"anonymous": set(), "liaison": {"for-vietnam"}, "editor": {"for-vietnam", "internal-plan"}}
+    hidden = {"for-vietnam", "internal-plan"}
+    paths = ["/api/v1/projects/?page_size=50", "/api/v1/projects/?page_size=50&year=2016"]
+    etags = {}
+    for _round in range(3):
+        for base in (a, b):
+            for path in paths:
+                for name in ("anonymous", "liaison", "anonymous", "editor", "anonymous"):
+                    status, etag, body = _get(base + path, who[name])
+                    assert status == 200, (name, base, path)
+                    assert {p["slug"] for p in body["results"]} & hidden == expected[name], (name, base, path)
+                    etags[name, path] = etag
+    for path in paths:
+        assert len({etags[name, path] for name in who}) == 3
+        for name in ("liaison", "editor"):
+            status, _etag, body = _get(a + path, etag=etags[name, path])
+            assert status == 200 and not {p["slug"] for p in body["results"]} & hidden
+        status, _etag, _body = _get(b + path, liaison, etag=etags["liaison", path])
+        assert status == 304
