@@ -6,10 +6,10 @@ from django_countries import countries
 from rest_framework.authtoken.models import Token
 
 from core.api.pagination import encode_cursor
-from partners.models import Partner
+from partners.models import LIAISONS_GROUP, Liaison, Partner
 from projects.models import PROJECT_CURSOR_KEYS, Field, Program, Project
 
-__all__ = ["display_names", "editor_token", "last_cursor", "stress_project", "stress_project_state"]
+__all__ = ["display_names", "editor_token", "last_cursor", "liaison_token", "stress_project", "stress_project_state"]
 
 STRESS_PROJECT = "stress-project"
 
@@ -18,6 +18,23 @@ def editor_token(*, username: str) -> str:
     """The API token of the staff editor `username`, created with the user if need be."""
     user = User.objects.filter(username=username).first() or User.objects.create_user(username, is_staff=True)
     user.groups.add(Group.objects.get(name="Editors"))
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def liaison_token(*, username: str, partner: str) -> str:
+    """The API token of `username`, a liaison officer (not staff) of the partner with slug
+    `partner`, created with the user if need be; and, so that the liaison has something of
+    its own to read, the first published project of that partner made releasable to it."""
+    user = User.objects.filter(username=username).first() or User.objects.create_user(username)
+    user.groups.add(Group.objects.get(name=LIAISONS_GROUP))
+    target = Partner.objects.get(slug=partner)
+    Liaison.objects.get_or_create(user=user, partner=target)
+    project = Project.objects.filter(partners=target, published=True).order_by("slug").first()
+    if project is not None:
+        project.releasability, project.releasable_to = "partners", [target.pk]
+        project._change_reason = "Releasable to the fuzzing liaison"
+        project.save()
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
 

@@ -1,14 +1,15 @@
 """Fuzz the live API with schemathesis, against PostgreSQL, from its own OpenAPI schema.
 
     python bench/fuzz_api.py [--max-examples 300] [--seeds 20261125,20261202]
-                             [--personas editor,anonymous] [-- extra st options]
+                             [--personas editor,liaison,anonymous] [-- extra st options]
 
 Creates a database of its own on the PostgreSQL server of DATABASE_URL (dropped and
 made anew each run; a throwaway cluster when DATABASE_URL is not PostgreSQL), migrates,
-loads the seed data, creates an editor with an API token, serves the app with gunicorn
+loads the seed data, creates an editor and a partner's liaison officer with API tokens
+(one seed project made releasable to the liaison's partner), serves the app with gunicorn
 under production settings on loopback, and runs `st run` with every check and every
-phase (examples, coverage, fuzzing, stateful) once per persona (an editor with a token,
-an anonymous client) and seed. The checks' configuration is in schemathesis.toml (see
+phase (examples, coverage, fuzzing, stateful) once per persona (an editor with a token, a
+liaison officer with a token, an anonymous client) and seed. The checks' configuration is in schemathesis.toml (see
 the README for what it tunes and why). Exits non-zero when any run finds anything.
 """
 
@@ -29,8 +30,9 @@ DATABASE = "tracker_schemathesis"
 
 # How each persona calls the API: the options for `st run`.
 PERSONAS = {
-    "editor": lambda token: ["--header", f"Authorization: Token {token}"],
-    "anonymous": lambda token: [],
+    "editor": lambda tokens: ["--header", f"Authorization: Token {tokens['editor']}"],
+    "liaison": lambda tokens: ["--header", f"Authorization: Token {tokens['liaison']}"],
+    "anonymous": lambda tokens: [],
 }
 
 
@@ -38,7 +40,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-examples", type=int, default=300, help="examples per operation (at least 1)")
     parser.add_argument("--seeds", default="20261125,20261202", help="schemathesis's random seeds, comma-separated")
-    parser.add_argument("--personas", default="editor,anonymous", help="who calls: editor, anonymous (comma-separated)")
+    parser.add_argument(
+        "--personas", default="editor,liaison,anonymous", help="who calls: editor, liaison, anonymous (comma-separated)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (and schemathesis workers)")
     parser.add_argument("extra", nargs="*", help="further options for `st run`, after --")
     args = parser.parse_args(argv)
@@ -67,7 +71,10 @@ def main(argv=None):
         )
         manage(env, "migrate", "-v0")
         manage(env, "seed")
-        token = run_task(env, "editor_token", username="fuzz-editor")
+        tokens = {
+            "editor": run_task(env, "editor_token", username="fuzz-editor"),
+            "liaison": run_task(env, "liaison_token", username="fuzz-liaison", partner="vietnam"),
+        }
         (ROOT / "test-artifacts").mkdir(exist_ok=True)
         log_path = ROOT / "test-artifacts" / "fuzz-api-server.log"
         server = Server("tracker.wsgi", env, ["-w", str(args.workers), "--timeout", "60"], log_path)
@@ -86,7 +93,7 @@ def main(argv=None):
                     "--workers", str(args.workers),
                     "--no-color",
                     "--generation-database", "none",
-                    *PERSONAS[persona](token),
+                    *PERSONAS[persona](tokens),
                     *args.extra,
                 ]  # fmt: skip
                 shown = [c if not c.startswith("Authorization") else "Authorization: Token ***" for c in command]

@@ -273,6 +273,25 @@ class ReleasableModel(models.Model):
             ids = sorted(set(self.releasable_to))
             self.releasable_to = ids if self.releasability == Releasability.PARTNERS else []
 
+    def preview_note(self, partner_names=()) -> str:
+        """What staff previewing this record on the public site are told when the public
+        cannot see it (empty when it can): drafts, internal records, records releasable to
+        partners (`partner_names`, the partners named)."""
+        if self.releasability == Releasability.INTERNAL:
+            return str(_("Internal: visible to staff only, never to the public."))
+        published = getattr(self, "published", True)
+        if not published:
+            return str(_("Draft: not visible to the public."))
+        if self.releasability == Releasability.PARTNERS:
+            return str(
+                _(
+                    "Releasable to partners: visible to staff and the liaison officers of %(partners)s, "
+                    "not to the public."
+                )
+                % {"partners": ", ".join(partner_names)}
+            )
+        return ""
+
     def released_to(self, partner_ids) -> bool:
         """Whether this record's own releasability lets an audience with the liaison links
         `partner_ids` (none: the public) see it (its publication aside)."""

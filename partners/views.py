@@ -5,6 +5,7 @@ from django.db.models import Count, Prefetch
 from django.views.generic import DetailView, TemplateView
 
 from core.i18n import localname
+from core.views import PreviewMixin
 from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
 from projects.models import COUNTED_ROLES, PartnerRole, Project, ProjectPartner
@@ -84,16 +85,18 @@ class PartnerListView(TemplateView):
         return self.render_to_response(context, status=400 if errors else 200)
 
 
-class PartnerDetailView(DetailView):
-    """A partner, its services, and its published projects across the years."""
+class PartnerDetailView(PreviewMixin, DetailView):
+    """A partner, its services, and its published projects across the years (staff may
+    preview a partner the public cannot see: core.views.PreviewMixin)."""
 
+    model = Partner
     template_name = "partners/partner_detail.html"
     context_object_name = "partner"
 
     def get_queryset(self):
         user = self.request.user
         return (
-            Partner.objects.on_site(user)
+            self.visible()
             .select_related("parent")
             .prefetch_related(
                 Prefetch("children", queryset=Partner.objects.on_site(user).order_by("name")),

@@ -20,6 +20,7 @@ from django_countries import countries
 from core.api.pagination import CachedCountPaginator
 from core.dates import from_iso_date
 from core.i18n import localname
+from core.views import PreviewMixin
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
 from projects.models import (
@@ -229,7 +230,8 @@ def _api_url(params: QueryDict, fmt: str) -> str:
     return f"{reverse('projects-api:project-list')}?{params.urlencode()}"
 
 
-class ProjectDetailView(DetailView):
+class ProjectDetailView(PreviewMixin, DetailView):
+    model = Project
     template_name = "projects/project_detail.html"
     context_object_name = "project"
 
@@ -237,7 +239,7 @@ class ProjectDetailView(DetailView):
         user = self.request.user
         activities = Activity.objects.released_for(user, on_site=True).prefetch_related(public_citations(user))
         reports = StatusReport.objects.released_for(user, on_site=True).prefetch_related(public_citations(user))
-        return project_cards(Project.objects.on_site(user), user).prefetch_related(
+        return project_cards(self.visible(), user).prefetch_related(
             Prefetch("activities", queryset=activities),
             Prefetch("status_reports", queryset=reports),
             public_citations(user),

@@ -212,22 +212,25 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         return getattr(self, "_change_reason", None)
 
     def _read_change_reason(self, data):
-        reason = data.get("change_reason") if isinstance(data, Mapping) else None
+        """The payload's `change_reason` and the X-Change-Reason header, each checked (a
+        string of at most CHANGE_REASON_MAX characters), the payload's first."""
         request = self.context.get("request")
-        if reason is None and request is not None:
-            reason = request.headers.get("X-Change-Reason")
-        if reason is None:
-            return None
-        if not isinstance(reason, str):
-            raise serializers.ValidationError(
-                {"change_reason": [ErrorDetail("A string is required.", code="invalid_type")]}
-            )
-        reason = reason.strip()
-        if len(reason) > CHANGE_REASON_MAX:
-            raise serializers.ValidationError(
-                {"change_reason": [ErrorDetail(f"At most {CHANGE_REASON_MAX} characters.", code="max_length")]}
-            )
-        return reason or None
+        given = [
+            ("change_reason", data.get("change_reason") if isinstance(data, Mapping) else None),
+            ("X-Change-Reason", request.headers.get("X-Change-Reason") if request is not None else None),
+        ]
+        reasons = []
+        for name, reason in given:
+            if reason is None:
+                continue
+            if not isinstance(reason, str):
+                raise serializers.ValidationError({name: [ErrorDetail("A string is required.", code="invalid_type")]})
+            if len(reason) > CHANGE_REASON_MAX:
+                raise serializers.ValidationError(
+                    {name: [ErrorDetail(f"At most {CHANGE_REASON_MAX} characters.", code="max_length")]}
+                )
+            reasons.append(reason.strip())
+        return next((reason for reason in reasons if reason), None)
 
     def to_internal_value(self, data):
         # The change reason is not a field of the record: read apart (payload or header).

@@ -208,8 +208,21 @@ class TestDrafts:
         assert anonymous_client.get("/projects/secret-draft/").status_code == 404
         assert anonymous_client.get("/ja/projects/secret-draft/").status_code == 404
 
-    def test_a_draft_project_is_a_404_even_for_staff_on_the_public_site(self, viewer_client, site):
-        assert viewer_client.get("/projects/secret-draft/").status_code == 404
+    @pytest.mark.parametrize("path", ["/projects/secret-draft/", "/ja/projects/secret-draft/"])
+    def test_staff_preview_a_draft_on_the_public_site_with_a_banner(self, viewer_client, site, path):
+        """The admin's "View on site" for a draft: the page as it will be, saying it is a
+        draft, in either language, and never kept by a cache."""
+        response = viewer_client.get(path)
+        assert response.status_code == 200
+        text = response.content.decode()
+        japanese = path.startswith("/ja/")
+        banner = "下書き：一般には公開されていません。" if japanese else "Draft: not visible to the public."
+        assert banner in text
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+    def test_a_published_page_has_no_banner_for_staff(self, viewer_client, site):
+        response = viewer_client.get("/projects/hadr-seminar/")
+        assert "Preview for staff" not in response.content.decode()
 
     def test_a_draft_partners_url_is_a_404(self, anonymous_client, site):
         assert anonymous_client.get("/partners/hidden-partner/").status_code == 404

@@ -49,6 +49,14 @@ class Record:
     published: bool
     parent: "Record | None" = None
 
+    def pages(self):
+        """The record's own page on the public site, which staff may preview."""
+        if self.kind == "project":
+            return {f"/projects/{self.slug}/", f"/ja/projects/{self.slug}/"}
+        if self.kind == "partner":
+            return {f"/partners/{self.slug}/", f"/ja/partners/{self.slug}/"}
+        return set()
+
     def secrets(self):
         found = {f"{self.kind} {self.token} token": self.token, f"{self.kind} {self.token} id": str(self.pk)}
         if self.slug:
@@ -178,6 +186,10 @@ def _requests(records):
     and filters naming each record."""
     probes = [{"q": r.token} for r in records] + [{"partner": r.slug} for r in records if r.kind == "partner"]
     probes += [{"project": r.slug} for r in records if r.kind == "project"] + [{"page_size": "500"}]
+    # Every ordering, each way, and the cursor pages (a keyset that must not skip to a hidden row).
+    orderings = ("title", "start_year", "end_year", "status", "updated")
+    probes += [{"ordering": f"{sign}{key}", "page_size": "2"} for key in orderings for sign in ("", "-")]
+    probes += [{"cursor": "", "page_size": "2"}]
     reports = [{"group_by": g} for g in ("partner", "country", "field", "program", "status", "year")]
     extra = {"slug": [r.slug for r in records if r.slug], "pk": [str(r.pk) for r in records]}
     walk = []
@@ -201,12 +213,15 @@ def _query(params):
 
 
 def _forbidden(audience, records, *, on_site):
+    """{what: secret} the audience may not be shown, and for each the pages where it may
+    be after all (staff previewing the record's own page)."""
     secrets = {}
     for record in records:
         if not may_see(audience, record, on_site=on_site):
-            secrets.update(record.secrets())
+            previews = record.pages() if audience in STAFF and on_site else set()
+            secrets.update({what: (secret, previews) for what, secret in record.secrets().items()})
     if audience not in STAFF or on_site:
-        secrets["staff note"] = STAFF_NOTE
+        secrets["staff note"] = (STAFF_NOTE, set())
     return secrets
 
 
@@ -224,8 +239,8 @@ def test_no_audience_sees_what_it_may_not_anywhere(world, clients, audience):
             continue
         text = body(response)
         secrets = in_api if url.startswith("/api/") else on_site
-        for what, secret in secrets.items():
-            if secret in url:
+        for what, (secret, previews) in secrets.items():
+            if secret in url or url in previews:
                 continue  # a page may echo what it was asked (a search term, a 404's path)
             if secret in text:
                 at = text.index(secret)
@@ -251,12 +266,28 @@ def test_counts_and_totals_count_only_what_the_audience_may_see(world, clients, 
     counts = client.get("/api/v1/reports/counts/", {"group_by": "partner"}).json()
     alpha = next(row for row in counts["results"] if row["partner"] == "alphaland")
     assert alpha["count"] == len(visible)  # every project of the world has Alphaland
+    # Every project of the world is active in 2015 (the control from 2013 to 2016 too).
+    years = client.get("/api/v1/reports/counts/", {"group_by": "year"}).json()["results"]
+    assert {row["year"]: row["count"] for row in years}[2015] == len(visible)
+    timeline = client.get("/api/v1/reports/timeline/").json()
+    assert {row["year"]: row["total"] for row in timeline["rows"]}[2015] == len(visible)
+    # The cursor pages give every visible project once, and nothing else.
+    seen, url = [], "/api/v1/projects/?cursor=&page_size=2"
+    while url:
+        page = client.get(url).json()
+        seen += [p["slug"] for p in page["results"]]
+        url = page["next"]
+    assert sorted(seen) == sorted(visible)
     # A detail is a 404 (not a 403) for a record the audience may not see.
     for record in projects:
         status = client.get(f"/api/v1/projects/{record.slug}/").status_code
         assert status == (200 if may_see(audience, record, on_site=False) else 404), record
-        page = client.get(f"/projects/{record.slug}/").status_code
-        assert page == (200 if may_see(audience, record, on_site=True) else 404), record
+        page = client.get(f"/projects/{record.slug}/")
+        previewed = audience in STAFF and not may_see(audience, record, on_site=True)
+        assert page.status_code == (200 if may_see(audience, record, on_site=True) or previewed else 404), record
+        # Staff preview what the public cannot see, told so, and no cache keeps the page.
+        assert ("Preview for staff" in page.content.decode()) == previewed, record
+        assert ("no-store" in page.get("Cache-Control", "")) == previewed, record
     # The pages: the partner page's count and the home page's figures.
     on_site = {r.slug for r in projects if may_see(audience, r, on_site=True)} | {"open-seminars"}
     page = client.get("/partners/alphaland/")
