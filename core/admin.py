@@ -25,7 +25,7 @@ from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.filtersets import MAX_SEARCH_TERMS
-from core.forms import OptimisticLockForm, SpreadsheetImportForm
+from core.forms import OptimisticLockForm, SpreadsheetConfirmImportForm, SpreadsheetImportForm
 from core.history import (
     RestoreError,
     children_as_of,
@@ -346,6 +346,7 @@ class SpreadsheetAdmin(ImportExportModelAdmin, HistoryAdmin):
     import_formats = [SpreadsheetCSV, SpreadsheetXLSX]
     export_formats = [SpreadsheetCSV, XLSX, SpreadsheetCSVForExcel]
     import_form_class = SpreadsheetImportForm
+    confirm_form_class = SpreadsheetConfirmImportForm
     import_template_name = "admin/import_export/tracker_import.html"
     export_template_name = "admin/import_export/tracker_export.html"
     tmp_storage_class = ImportUploadStorage
@@ -360,8 +361,21 @@ class SpreadsheetAdmin(ImportExportModelAdmin, HistoryAdmin):
     def get_import_data_kwargs(self, **kwargs):
         # Also roll back on validation errors at the confirmation (import-export writes
         # the valid rows of a file by default): a row can turn invalid between preview
-        # and confirmation, when another editor saves the record in between.
-        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+        # and confirmation, when another editor saves the record in between. The reason
+        # given with the upload goes into every history entry the import writes.
+        form = kwargs.get("form")
+        reason = form.cleaned_data.get("change_reason") if form is not None and hasattr(form, "cleaned_data") else None
+        return {
+            **super().get_import_data_kwargs(**kwargs),
+            "rollback_on_validation_errors": True,
+            "change_reason": reason or None,
+        }
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["change_reason"] = import_form.cleaned_data.get("change_reason", "")
+        return initial
 
     def import_action(self, request, **kwargs):
         """The preview, as import-export's, but on the rows the form has already read and

@@ -12,9 +12,9 @@ from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from import_export.forms import ImportForm
+from import_export.forms import ConfirmImportForm, ImportForm
 
-from core.models import CHANGE_REASON_MAX, changed_by_and_when, release_changed
+from core.models import CHANGE_REASON_MAX, ReleasableModel, changed_by_and_when, release_changed
 from core.resources import IMPORT_MAX_ROWS, TooManyRows, is_empty_row
 
 
@@ -129,12 +129,55 @@ def _size(n):
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
+def release_changing_lines(model, dataset) -> list[int]:
+    """The spreadsheet lines (the header is line 1) of the file's rows that would change
+    the releasability, or the partners releasable to, of a stored record of `model`: one
+    query for the stored records, one for the partners the cells name."""
+    headers = set(dataset.headers or [])
+    if not issubclass(model, ReleasableModel) or "slug" not in headers:
+        return []
+    if not headers & {"releasability", "releasable_to"}:
+        return []
+    rows = list(dataset.dict)
+    stored = {
+        slug: (releasability, sorted(ids or []))
+        for slug, releasability, ids in model._default_manager.filter(
+            slug__in=[str(row.get("slug") or "").strip() for row in rows]
+        ).values_list("slug", "releasability", "releasable_to")
+    }
+    partners = model._meta.get_field("releasable_to").related_model()._default_manager
+    named = {s.strip() for row in rows for s in str(row.get("releasable_to") or "").split(",") if s.strip()}
+    ids = dict(partners.filter(slug__in=named).values_list("slug", "pk")) if named else {}
+    lines = []
+    for line, row in enumerate(rows, start=2):
+        before = stored.get(str(row.get("slug") or "").strip())
+        if before is None:
+            continue  # a new record has no history to explain
+        values = {}
+        if "releasability" in headers:
+            values["releasability"] = str(row.get("releasability") or "").strip() or before[0]
+        if "releasable_to" in headers:
+            cell = [s.strip() for s in str(row.get("releasable_to") or "").split(",") if s.strip()]
+            values["releasable_to"] = sorted({ids.get(slug, -1) for slug in cell})
+        after = values.get("releasability", before[0])
+        if after != before[0] or (after == "partners" and values.get("releasable_to", before[1]) != before[1]):
+            lines.append(line)
+    return lines
+
+
 class SpreadsheetImportForm(ImportForm):
     """The admin's import form, refusing with a message that names the problem a file
     that is too large, of the wrong type, wrongly encoded, unreadable, whose columns are
     not the resource's, with more rows than an import may have (IMPORT_MAX_ROWS), with
     no rows but empty ones (or an empty row between the records), or with two rows for
     one record, before anything is read into the database."""
+
+    change_reason = forms.CharField(
+        label=_("Reason for this change"),
+        required=False,
+        max_length=CHANGE_REASON_MAX,
+        help_text=_("Shown in the history of every record the file changes. Required when it changes a releasability."),
+    )
 
     def __init__(self, formats, resources, **kwargs):
         super().__init__(formats, resources, **kwargs)
@@ -171,6 +214,17 @@ class SpreadsheetImportForm(ImportForm):
             self.add_error("import_file", exc)
         finally:
             upload.seek(0)
+        if self.dataset is not None and not cleaned.get("change_reason"):
+            lines = release_changing_lines(resource_class._meta.model, self.dataset)
+            if lines:
+                self.add_error(
+                    "change_reason",
+                    ValidationError(
+                        _("Lines %(lines)s change who may see their records (their releasability): say why.")
+                        % {"lines": ", ".join(str(n) for n in lines[:20])},
+                        code="reason_required",
+                    ),
+                )
         return cleaned
 
     def _read(self, upload, input_format):
@@ -322,3 +376,9 @@ def _too_many_rows(exc):
 def _describe(exc):
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "…"
+
+
+class SpreadsheetConfirmImportForm(ConfirmImportForm):
+    """The import's confirmation, carrying the reason given with the upload."""
+
+    change_reason = forms.CharField(widget=forms.HiddenInput, required=False, max_length=CHANGE_REASON_MAX)

@@ -590,6 +590,7 @@ class VersionCheckedResource(resources.ModelResource):
         super().before_import(dataset, **kwargs)
         model = self._meta.model
         self._user = kwargs.get("user")
+        self._change_reason = kwargs.get("change_reason")
         self._row_number = None
         headers = set(dataset.headers or [])
         self._present = [f for f in self.get_import_fields() if f.column_name in headers]
@@ -1044,7 +1045,7 @@ class VersionCheckedResource(resources.ModelResource):
     def _write_history(self, batch, created):
         history = self._meta.model.history
         records = history.bulk_history_create(
-            batch, update=not created, default_user=self._user, default_change_reason=None
+            batch, update=not created, default_user=self._user, default_change_reason=self._change_reason
         )
         if not records:
             return

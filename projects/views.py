@@ -20,6 +20,7 @@ from django_countries import countries
 from core.api.pagination import CachedCountPaginator
 from core.dates import from_iso_date
 from core.i18n import localname
+from core.models import is_liaison
 from core.views import PreviewMixin
 from partners.models import Partner
 from projects.filtersets import ProjectFilterSet
@@ -92,10 +93,14 @@ class FilteredProjectsMixin:
     display_params = ()
 
     def get_filterset(self):
-        # request=None: the filters' choices are the public ones whoever is signed in; the
-        # projects are those the site shows this reader (a liaison's releasable ones too).
+        # The projects and the filters' choices (partners, search matches) are those the
+        # site shows this reader: a liaison officer's releasable ones too (the API's rule,
+        # for_user, is theirs on the site as well); staff see what the public sees.
+        user = self.request.user
         return ProjectFilterSet(
-            self.request.GET or None, queryset=Project.objects.on_site(self.request.user), request=None
+            self.request.GET or None,
+            queryset=Project.objects.on_site(user),
+            request=self.request if is_liaison(user) else None,
         )
 
     def filter_options(self):
@@ -105,12 +110,18 @@ class FilteredProjectsMixin:
         if shown & {"partner", "country"}:
             if "partner" in shown:
                 # Dicts, not instances: 300 partners' other columns are a tenth of the page.
-                partners = Partner.objects.public().order_by("name", "slug").values("slug", "name", "name_ja")
+                visible = Partner.objects.on_site(self.request.user)
+                partners = visible.order_by("name", "slug").values("slug", "name", "name_ja")
                 options["partner"] = _options(
                     sorted(partners, key=localname), set(get.getlist("partner")), lambda p: p["slug"], localname
                 )
             if "country" in shown:
-                codes = Partner.objects.public().exclude(country="").values_list("country", flat=True).distinct()
+                codes = (
+                    Partner.objects.on_site(self.request.user)
+                    .exclude(country="")
+                    .values_list("country", flat=True)
+                    .distinct()
+                )
                 chosen = {c.strip().upper() for c in get.getlist("country")}
                 named = _country_names(get_language(), frozenset(codes))
                 options["country"] = _options(named, chosen, lambda c: c[0], lambda c: c[1])

@@ -295,3 +295,46 @@ def test_activity_and_report_models_refuse_wider_than_project(project):
         with pytest.raises(Exception) as caught:
             record.full_clean()
         assert "releasability" in caught.value.message_dict
+
+
+class TestImportsSayWhy:
+    """An import that changes a stored record's releasability needs a reason on the
+    upload form, named at the field with the file's lines; the reason is in the history
+    of every record the import writes."""
+
+    def _upload(self, client, rows, reason=""):
+        import io
+
+        from tests.projects.test_imports import CSV_FORMAT, _csv, _url
+
+        header = ["slug", "title", "program", "partners", "start_year", "releasability", "releasable_to"]
+        upload = io.BytesIO(_csv(rows, header))
+        upload.name = "file.csv"
+        data = {"import_file": upload, "format": CSV_FORMAT, "resource": 0, "change_reason": reason}
+        return client.post(_url(Project, "import"), data)
+
+    def test_a_changed_releasability_without_a_reason_is_refused_naming_the_lines(self, editor_client, project):
+        row = [project.slug, project.title, "capacity-building", "vietnam", 2013, "internal", ""]
+        response = self._upload(editor_client, [row])
+        assert response.status_code == 200
+        assert response.context.get("confirm_form") is None
+        assert "Lines 2 change who may see their records" in str(response.context["form"].errors["change_reason"])
+        project.refresh_from_db()
+        assert project.releasability == "public"
+
+    def test_with_a_reason_it_is_imported_and_the_reason_is_in_the_history(self, editor_client, project):
+        from tests.projects.test_imports import _confirm
+
+        row = [project.slug, project.title, "capacity-building", "vietnam", 2013, "internal", ""]
+        preview = self._upload(editor_client, [row], reason="Withdrawn from the public pages")
+        response = _confirm(editor_client, preview)
+        assert response.status_code == 302
+        project.refresh_from_db()
+        assert project.releasability == "internal"
+        latest = project.history.order_by("-history_date", "-history_id").first()
+        assert latest.history_change_reason == "Withdrawn from the public pages"
+
+    def test_an_unchanged_releasability_needs_no_reason(self, editor_client, project):
+        row = [project.slug, "Renamed", "capacity-building", "vietnam", 2013, "public", ""]
+        response = self._upload(editor_client, [row])
+        assert response.context.get("confirm_form") is not None, response.context["form"].errors

@@ -293,6 +293,15 @@ def test_counts_and_totals_count_only_what_the_audience_may_see(world, clients, 
     page = client.get("/partners/alphaland/")
     assert len(page.context["projects"]) == len(on_site)
     assert client.get("/").context["headline"]["projects"] == len(on_site)
+    # The list page's partner filter takes exactly the partners the reader may see there
+    # (a liaison's releasable partner too), and offers them.
+    for record in records:
+        if record.kind == "partner":
+            shown = may_see(audience, record, on_site=True)
+            listed = client.get("/projects/", {"partner": record.slug})
+            assert listed.status_code == (200 if shown else 400), record
+            offered = {o["value"] for o in listed.context["options"]["partner"]}
+            assert (record.slug in offered) == shown, record
     # Nested lists: the control project's activities, reports and citations.
     control = client.get("/api/v1/projects/open-seminars/").json()
     shown_activities = {a["slug"] for a in client.get("/api/v1/activities/", {"page_size": 500}).json()["results"]}
