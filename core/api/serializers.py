@@ -212,25 +212,24 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
         return getattr(self, "_change_reason", None)
 
     def _read_change_reason(self, data):
-        """The payload's `change_reason` and the X-Change-Reason header, each checked (a
-        string of at most CHANGE_REASON_MAX characters), the payload's first."""
+        """The payload's `change_reason` and the X-Change-Reason header, each checked as a
+        text field is (a string of at most CHANGE_REASON_MAX characters, no NUL), the
+        payload's first. None when neither gives one."""
         request = self.context.get("request")
-        given = [
-            ("change_reason", data.get("change_reason") if isinstance(data, Mapping) else None),
-            ("X-Change-Reason", request.headers.get("X-Change-Reason") if request is not None else None),
-        ]
+        given = []
+        if isinstance(data, Mapping) and "change_reason" in data:
+            given.append(("change_reason", data["change_reason"]))
+        header = request.headers.get("X-Change-Reason") if request is not None else None
+        if header is not None:
+            given.append(("X-Change-Reason", header))
         reasons = []
         for name, reason in given:
-            if reason is None:
-                continue
-            if not isinstance(reason, str):
-                raise serializers.ValidationError({name: [ErrorDetail("A string is required.", code="invalid_type")]})
-            if len(reason) > CHANGE_REASON_MAX:
-                raise serializers.ValidationError(
-                    {name: [ErrorDetail(f"At most {CHANGE_REASON_MAX} characters.", code="max_length")]}
-                )
-            reasons.append(reason.strip())
-        return next((reason for reason in reasons if reason), None)
+            field = StrictCharField(max_length=CHANGE_REASON_MAX, allow_blank=True)
+            try:
+                reasons.append(field.run_validation(reason))
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({name: exc.detail}) from exc
+        return next((reason.strip() for reason in reasons if reason.strip()), None)
 
     def to_internal_value(self, data):
         # The change reason is not a field of the record: read apart (payload or header).

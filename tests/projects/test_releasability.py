@@ -338,3 +338,23 @@ class TestImportsSayWhy:
         row = [project.slug, "Renamed", "capacity-building", "vietnam", 2013, "public", ""]
         response = self._upload(editor_client, [row])
         assert response.context.get("confirm_form") is not None, response.context["form"].errors
+
+
+@pytest.mark.parametrize(
+    "reason, message",
+    [(None, "may not be null"), (5, "A string is required"), ("a\x00b", "Null characters are not allowed")],
+)
+def test_a_change_reason_that_is_not_plain_text_is_a_400_naming_it(api, project, reason, message):
+    url = f"/api/v1/projects/{project.slug}/"
+    response = api.patch(url, {"title": "x", "change_reason": reason}, format="json", HTTP_IF_MATCH=_etag(api, url))
+    assert response.status_code == 400
+    assert message in str(_errors(response)["change_reason"])
+
+
+def test_a_change_reason_header_with_a_nul_is_a_400(api, project):
+    url = f"/api/v1/projects/{project.slug}/"
+    response = api.patch(
+        url, {"title": "x"}, format="json", HTTP_IF_MATCH=_etag(api, url), HTTP_X_CHANGE_REASON="a\x00b"
+    )
+    assert response.status_code == 400
+    assert "X-Change-Reason" in _errors(response)
