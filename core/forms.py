@@ -131,38 +131,41 @@ def _size(n):
 
 def release_changing_lines(model, dataset) -> list[int]:
     """The spreadsheet lines (the header is line 1) of the file's rows that would change
-    the releasability, or the partners releasable to, of a stored record of `model`: one
-    query for the stored records, one for the partners the cells name."""
+    the releasability, or the partners releasable to, of a stored record of `model`
+    (core.models.release_changed): one query for the stored records, one for the
+    partners the cells name."""
     headers = set(dataset.headers or [])
     if not issubclass(model, ReleasableModel) or "slug" not in headers:
         return []
     if not headers & {"releasability", "releasable_to"}:
         return []
     rows = list(dataset.dict)
-    stored = {
-        slug: (releasability, sorted(ids or []))
-        for slug, releasability, ids in model._default_manager.filter(
-            slug__in=[str(row.get("slug") or "").strip() for row in rows]
-        ).values_list("slug", "releasability", "releasable_to")
-    }
+    slug_of = lambda row: str(row.get("slug") or "").strip()  # noqa: E731
+    stored = model._default_manager.filter(slug__in=[slug_of(row) for row in rows]).only(
+        "slug", "releasability", "releasable_to"
+    )
+    stored = {record.slug: record for record in stored}
+    cells = {row_number: _names(row.get("releasable_to")) for row_number, row in enumerate(rows)}
     partners = model._meta.get_field("releasable_to").related_model()._default_manager
-    named = {s.strip() for row in rows for s in str(row.get("releasable_to") or "").split(",") if s.strip()}
+    named = set().union(*cells.values()) if cells else set()
     ids = dict(partners.filter(slug__in=named).values_list("slug", "pk")) if named else {}
     lines = []
-    for line, row in enumerate(rows, start=2):
-        before = stored.get(str(row.get("slug") or "").strip())
-        if before is None:
+    for row_number, row in enumerate(rows):
+        record = stored.get(slug_of(row))
+        if record is None:
             continue  # a new record has no history to explain
         values = {}
         if "releasability" in headers:
-            values["releasability"] = str(row.get("releasability") or "").strip() or before[0]
+            values["releasability"] = str(row.get("releasability") or "").strip() or record.releasability
         if "releasable_to" in headers:
-            cell = [s.strip() for s in str(row.get("releasable_to") or "").split(",") if s.strip()]
-            values["releasable_to"] = sorted({ids.get(slug, -1) for slug in cell})
-        after = values.get("releasability", before[0])
-        if after != before[0] or (after == "partners" and values.get("releasable_to", before[1]) != before[1]):
-            lines.append(line)
+            values["releasable_to"] = sorted({ids.get(slug, -1) for slug in cells[row_number]})
+        if release_changed(record, values):
+            lines.append(row_number + 2)
     return lines
+
+
+def _names(cell) -> set[str]:
+    return {name.strip() for name in str(cell or "").split(",") if name.strip()}
 
 
 class SpreadsheetImportForm(ImportForm):

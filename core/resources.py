@@ -233,39 +233,27 @@ class SlugManyWidget(widgets.ManyToManyWidget):
 class SlugIdListWidget(widgets.Widget):
     """A core.models.IdListField (a record's `releasable_to`) as comma-separated slugs of
     `model`'s records: read into the sorted list of their ids, written back as slugs. A
-    plain column of the record, not a link (so not a ManyToManyWidget); an unknown slug is
-    an error, and an import reads every record the column names in one query."""
-
-    separator = ","
+    plain column of the record, not a link (so not a ManyToManyWidget itself); the slugs
+    are read as SlugManyWidget reads them (an unknown slug is an error, one query for the
+    whole file)."""
 
     def __init__(self, model, **kwargs):
         super().__init__(**kwargs)
         self.model = model
-        self._by_slug = None
-
-    def _slugs(self, value):
-        return list(dict.fromkeys(s.strip() for s in str(value or "").split(self.separator) if s.strip()))
+        self._slugs = SlugManyWidget(model)
 
     def prepare(self, values, resource):
-        wanted = {slug for value in values for slug in self._slugs(value)}
-        self._by_slug = dict(self.model.objects.filter(slug__in=wanted).values_list("slug", "pk")) if wanted else {}
+        self._slugs.prepare(values, resource)
 
     def clean(self, value, row=None, **kwargs):
-        slugs = self._slugs(value)
-        by_slug = self._by_slug
-        if by_slug is None:  # outside an import
-            by_slug = dict(self.model.objects.filter(slug__in=slugs).values_list("slug", "pk"))
-        missing = sorted(set(slugs) - by_slug.keys())
-        if missing:
-            raise _not_found(self.model, missing[0])
-        return sorted({by_slug[slug] for slug in slugs})
+        return sorted({record.pk for record in self._slugs.clean(value, row, **kwargs)})
 
     def render(self, value, obj=None, **kwargs):
         ids = value or []
         if not ids:
             return ""
         slugs = dict(self.model._default_manager.filter(pk__in=ids).values_list("pk", "slug"))
-        return self.separator.join(sorted(slugs[i] for i in ids if i in slugs))
+        return self._slugs.separator.join(sorted(slugs[i] for i in ids if i in slugs))
 
 
 class Linked:

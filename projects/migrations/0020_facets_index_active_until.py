@@ -7,7 +7,8 @@ only: SQLite filters through the link tables and has no covering indexes."""
 
 from django.db import migrations
 
-FACETS_INDEX = "projects_project_facets_idx"
+from projects.facets import FACETS_INDEX, facets_index_replace
+
 
 NOW = (
     f"CREATE INDEX {FACETS_INDEX} ON projects_project (start_year, title, active_until) "
@@ -19,19 +20,9 @@ BEFORE = (
 )
 
 
-def _replace(create):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute(f"DROP INDEX IF EXISTS {FACETS_INDEX}")
-        schema_editor.execute(create)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0019_project_partner_roles"),
     ]
 
-    operations = [migrations.RunPython(_replace(NOW), _replace(BEFORE))]
+    operations = [migrations.RunPython(facets_index_replace(NOW), facets_index_replace(BEFORE))]

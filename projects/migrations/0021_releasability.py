@@ -9,21 +9,11 @@ import core.models
 from django.db import migrations, models
 
 from projects.db_rules import around_table_changes
+from projects.facets import FACETS_INDEX, facets_index_replace
 
-FACETS_INDEX = "projects_project_facets_idx"
 COLUMNS = "ON projects_project (start_year, title, active_until) INCLUDE (id, partner_ids, field_ids)"
 NOW = f"CREATE INDEX {FACETS_INDEX} {COLUMNS} WHERE published AND releasability = 'public'"
 BEFORE = f"CREATE INDEX {FACETS_INDEX} {COLUMNS} WHERE published"
-
-
-def _replace(create):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute(f"DROP INDEX IF EXISTS {FACETS_INDEX}")
-        schema_editor.execute(create)
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -271,5 +261,5 @@ class Migration(migrations.Migration):
                 ),
             ),
         ),
-        migrations.RunPython(_replace(NOW), _replace(BEFORE)),
+        migrations.RunPython(facets_index_replace(NOW), facets_index_replace(BEFORE)),
     ]
