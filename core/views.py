@@ -20,9 +20,14 @@ class PreviewMixin:
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         record = self.object
-        partners = record._meta.get_field("releasable_to").related_model()._default_manager
-        names = partners.filter(pk__in=record.releasable_to or []).order_by("name").values_list("name", flat=True)
-        context["preview_note"] = record.preview_note(list(names)) if self.previews() else ""
+        context["preview_note"] = ""
+        if self.previews():  # the partners' names are read only for a preview that names them
+            partners = record._meta.get_field("releasable_to").related_model()._default_manager
+            names = []
+            if record.releasable_to:
+                named = partners.filter(pk__in=record.releasable_to).order_by("name")
+                names = list(named.values_list("name", flat=True))
+            context["preview_note"] = record.preview_note(names)
         return context
 
     def render_to_response(self, context, **kwargs):
