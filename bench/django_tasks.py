@@ -66,7 +66,7 @@ def stress_project() -> None:
     program, _ = Program.objects.get_or_create(slug="stress-program", defaults={"name": "Stress program"})
     Project.objects.filter(slug=STRESS_PROJECT).delete()
     project = Project.objects.create(
-        slug=STRESS_PROJECT, title="Stress project", program=program, start_year=2020, published=True
+        slug=STRESS_PROJECT, title="Stress project", program=program, start_year=2020, publication_state="published"
     )
     project.partners.add(partner)
     project.fields.add(field)

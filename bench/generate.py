@@ -143,18 +143,20 @@ def generate(dsn, *, projects, activities, partners, fields, years, seed=20121, 
                 report_rows.append((len(report_rows) + 1, i, status, f"{as_of[0]}-{status}", *as_of, "", now, now, 1))
             else:
                 status = "not_reported"
+            published = rng.random() < 0.9
             project_rows.append(
                 (i, title, f"project-{i:06d}", rng.randint(1, programs), start,
                  end if end is not None else None, status, *as_of,
                  rng.choice(("", "", "US", "AU", "GB", "AU,US")), description,
-                 "t" if rng.random() < 0.9 else "f", now, now, 1, doc, _array(pids), _array(fids), "")
+                 "t" if published else "f", "published" if published else "draft",
+                 now, now, 1, doc, _array(pids), _array(fids), "")
             )  # fmt: skip
             links_p.extend((i, p) for p in pids)
             links_f.extend((i, f) for f in fids)
         _copy(cur, "projects_project",
               ["id", "title", "slug", "program_id", "start_year", "end_year", "status", "status_year",
-               "status_month", "status_day", "cooperating_countries", "description", "published", "created",
-               "updated", "version", "search_document", "partner_ids", "field_ids", "staff_note"],
+               "status_month", "status_day", "cooperating_countries", "description", "published", "publication_state",
+               "created", "updated", "version", "search_document", "partner_ids", "field_ids", "staff_note"],
               project_rows)  # fmt: skip
         _copy(cur, "projects_statusreport",
               ["id", "project_id", "status", "slug", "year", "month", "day", "note", "created", "updated",

@@ -163,8 +163,8 @@ def projects(environ):
     ids = [r[0] for r in cur.fetchall()]
     cur.execute(
         "SELECT p.id, p.slug, p.title, pr.slug, pr.name, p.start_year, p.end_year, p.status, p.status_year, "
-        "p.status_month, p.status_day, p.cooperating_countries, p.description, p.published, p.version, p.created, "
-        "p.updated, p.active_until "
+        "p.status_month, p.status_day, p.cooperating_countries, p.description, p.published, p.publication_state, "
+        "p.version, p.created, p.updated, p.active_until "
         "FROM projects_project p JOIN projects_program pr ON pr.id = p.program_id WHERE p.id = ANY(%s)",
         [ids],
     )
@@ -216,7 +216,7 @@ def projects(environ):
         )  # fmt: skip
     results = []
     for pid, slug, title, program_slug, program_name, start, end, status, status_year, status_month, status_day, \
-            coop, description, published, version, created, updated, active_until in rows:  # fmt: skip
+            coop, description, published, state, version, created, updated, active_until in rows:  # fmt: skip
         codes = [c for c in coop.split(",") if c]
         results.append(
             {
@@ -238,6 +238,7 @@ def projects(environ):
                 "cooperating_countries": [{"code": c, "name": names["countries"][c]} for c in codes],
                 "description": description,
                 "published": published,
+                "publication_state": state,
                 "version": version,
                 "created": _iso(created),
                 "updated": _iso(updated),

@@ -46,7 +46,9 @@ def run(base, token, clients, rounds, deadline):
                     errors.append(f"round {r} client {index}: GET answered {status} without an ETag")
                 barrier.wait()  # everyone holds the same version before anyone writes
                 body = {"description": f"round {r} client {index}"}
-                status, _, _ = http("PATCH", url, body, {**auth, "If-Match": etag}, timeout=30)
+                status, _, _ = http(
+                    "PATCH", url, body, {**auth, "If-Match": etag, "X-Change-Reason": "stress"}, timeout=30
+                )
                 results[r][index] = status
                 barrier.wait()  # the round is over for everyone before the next read
             except threading.BrokenBarrierError:

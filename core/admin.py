@@ -7,6 +7,7 @@ import logging
 import re
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connections, transaction
@@ -15,7 +16,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.text import smart_split
+from django.utils.text import capfirst, smart_split
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -24,6 +25,7 @@ from import_export.formats.base_formats import XLSX
 from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
+from core import review
 from core.filtersets import MAX_SEARCH_TERMS
 from core.forms import OptimisticLockForm, SpreadsheetConfirmImportForm, SpreadsheetImportForm
 from core.history import (
@@ -40,7 +42,7 @@ from core.history import (
     revert_children,
     set_links,
 )
-from core.models import OneHistoryEntry, is_liaison
+from core.models import CHANGE_REASON_MAX, OneHistoryEntry, PublicationState, is_liaison
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,12 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
             form.instance.save()
         if entry is not None:
             entry.end(form.instance)
+
+    def _create_formsets(self, request, obj, change):
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        # The page's form asks for a change reason when only an inline row changed too.
+        obj._admin_formsets = formsets
+        return formsets, inline_instances
 
     def _links_changed(self, formsets):
         throughs = {field.remote_field.through for field in history_m2m_fields(self.model)}
@@ -569,3 +577,216 @@ def citations_inline(model, target):
     attrs = {"model": model, "fk_name": target, "extra": 0, "form": OptimisticLockForm, "fields": fields,
              "autocomplete_fields": ["source"]}  # fmt: skip
     return type(f"{target.title()}CitationInline", (CheckedAutocompleteMixin, admin.TabularInline), attrs)
+
+
+class ReviewAdminMixin:
+    """The review workflow in the admin (core.review), for a HistoryAdmin of a model
+    published through review: bulk actions (submit and withdraw for editors, approve and
+    send back for reviewers; sending back and withdrawing a published record ask for the
+    words on a confirmation page), and the review queue (`review/`): each record in
+    review with what changed since it was last published, and its approve and send-back
+    buttons. A published record is withdrawn before it is deleted. A record added here
+    starts as a draft; a revert keeps the record's publication state."""
+
+    review_actions = ["submit_for_review", "approve_selected", "send_back_selected", "withdraw_selected"]
+    import_export_change_list_template = "admin/review_change_list.html"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for name in self.review_actions:
+            func = getattr(type(self), name)
+            if self._may_take(request, func.review_step):
+                actions[name] = (func, name, func.short_description)
+        return actions
+
+    def _may_take(self, request, step):
+        if step in (review.APPROVE, review.SEND_BACK):
+            return review.may_review(request.user, self.model)
+        return review.may_edit(request.user, self.model)
+
+    def _take(self, request, step, queryset, text=None):
+        done, refused = review.take_steps(step, queryset.order_by("pk"), request.user, text)
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(step)s: done for %(count)d %(model)s.", "%(step)s: done for %(count)d %(models)s.", len(done)
+                )
+                % {
+                    "step": review.STEP_LABELS[step],
+                    "count": len(done),
+                    "model": self.opts.verbose_name,
+                    "models": self.opts.verbose_name_plural,
+                },
+                messages.SUCCESS,
+            )
+        for _record, why in refused[:20]:
+            self.message_user(request, why, messages.ERROR)
+        if len(refused) > 20:
+            self.message_user(
+                request, _("And %(count)d more were refused.") % {"count": len(refused) - 20}, messages.ERROR
+            )
+
+    def _with_words(self, request, queryset, step, *, required):
+        """Take `step` with the words a confirmation page asks for; None shows the page."""
+        text = request.POST.get("review_text")
+        if text is not None and request.POST.get("review_confirmed"):
+            text = text.strip()
+            if (text or not required(queryset)) and len(text) <= CHANGE_REASON_MAX:
+                self._take(request, step, queryset, text)
+                return None
+            error = (
+                _("The words are required here.")
+                if not text
+                else _("At most %(max)s characters.") % {"max": CHANGE_REASON_MAX}
+            )
+        else:
+            error, text = None, ""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": review.STEP_LABELS[step],
+            "step": step,
+            "records": list(queryset.order_by("pk")[:200]),
+            "count": queryset.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action": request.POST.get("action", ""),
+            "text": text,
+            "error": error,
+            "max_length": CHANGE_REASON_MAX,
+            "label": _("Comment for the editor") if step == review.SEND_BACK else _("Reason (shown in the history)"),
+        }
+        return TemplateResponse(request, "admin/review_step.html", context)
+
+    @admin.action(description=_("Submit selected for review"))
+    def submit_for_review(self, request, queryset):
+        self._take(request, review.SUBMIT, queryset)
+
+    submit_for_review.review_step = review.SUBMIT
+
+    @admin.action(description=_("Approve and publish selected"))
+    def approve_selected(self, request, queryset):
+        self._take(request, review.APPROVE, queryset)
+
+    approve_selected.review_step = review.APPROVE
+
+    @admin.action(description=_("Send selected back to draft (with a comment)"))
+    def send_back_selected(self, request, queryset):
+        return self._with_words(request, queryset, review.SEND_BACK, required=lambda qs: True)
+
+    send_back_selected.review_step = review.SEND_BACK
+
+    @admin.action(description=_("Withdraw selected to draft"))
+    def withdraw_selected(self, request, queryset):
+        published = lambda qs: qs.filter(publication_state=PublicationState.PUBLISHED).exists()  # noqa: E731
+        return self._with_words(request, queryset, review.WITHDRAW, required=published)
+
+    withdraw_selected.review_step = review.WITHDRAW
+
+    # -- Deleting, adding, reverting -------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_published():
+            return False  # withdrawn first (with a reason), then deleted
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        published = queryset.filter(publication_state=PublicationState.PUBLISHED)
+        if published.exists():
+            self.message_user(
+                request,
+                _("%(names)s: published, so not deleted. Withdraw a record (with a reason) before deleting it.")
+                % {"names": ", ".join(str(r) for r in published[:10])},
+                messages.ERROR,
+            )
+            queryset = queryset.exclude(pk__in=published.values("pk"))
+        super().delete_queryset(request, queryset)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.publication_state = PublicationState.DRAFT  # published only through review
+        elif getattr(request, "_reverting", False):
+            # An old version's content, not its publication: that changes only through review.
+            stored = type(obj)._base_manager.filter(pk=obj.pk).values_list("publication_state", flat=True).first()
+            if stored is not None:
+                obj.publication_state = stored
+        super().save_model(request, obj, form, change)
+
+    # -- The review queue ------------------------------------------------------------
+
+    def get_urls(self):
+        queue = path(
+            "review/", self.admin_site.admin_view(self.review_queue_view), name=self._url_name("review", admin=False)
+        )
+        return [queue, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        if review.may_review(request.user, self.model) or review.may_edit(request.user, self.model):
+            waiting = self.model._default_manager.filter(publication_state=PublicationState.IN_REVIEW).count()
+            extra_context = {
+                **(extra_context or {}),
+                "review_url": reverse(self._url_name("review")),
+                "review_count": waiting,
+            }
+        return super().changelist_view(request, extra_context)
+
+    def review_queue_view(self, request):
+        """What waits for review, oldest submission first, each with the changes since its
+        last published version (all its fields when never published) and, for reviewers,
+        approve and send-back buttons; a POST takes one step on one record, refused if
+        the record changed since the page showed it (its version)."""
+        if not (review.may_review(request.user, self.model) or review.may_edit(request.user, self.model)):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._review_post(request)
+        waiting = self.model._default_manager.filter(publication_state=PublicationState.IN_REVIEW).order_by(
+            "updated", "pk"
+        )
+        items = []
+        for record in waiting[:100]:
+            then = review.published_version(record)
+            if then is not None:
+                # As the revert form lists them: "then" is the published version, "now" the proposed.
+                _links, changes = self._revert_changes(then, record)
+            else:
+                changes = None
+            items.append(
+                {
+                    "record": record,
+                    "changes": changes,
+                    "published_at": then.history_date if then is not None else None,
+                    "changer": review.latest_changer(record),
+                    "may_approve": review.step_problem(review.APPROVE, record, request.user) is None,
+                    "may_send_back": review.may_review(request.user, self.model),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("%(models)s waiting for review") % {"models": capfirst(self.opts.verbose_name_plural)},
+            "items": items,
+            "count": waiting.count(),
+            "max_length": CHANGE_REASON_MAX,
+        }
+        return TemplateResponse(request, "admin/review_queue.html", context)
+
+    def _review_post(self, request):
+        step, pk = request.POST.get("step"), request.POST.get("pk") or ""
+        record = self.model._default_manager.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if step not in (review.APPROVE, review.SEND_BACK) or record is None:
+            self.message_user(request, _("Nothing was done: the request named no record or step."), messages.ERROR)
+        elif str(record.version) != request.POST.get("version"):
+            self.message_user(
+                request,
+                _("“%(record)s” changed since the queue showed it: nothing was done; look at it again.")
+                % {"record": record},
+                messages.ERROR,
+            )
+        else:
+            try:
+                review.take_step(step, record, request.user, request.POST.get("comment", ""))
+            except review.ReviewRefused as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{review.STEP_LABELS[step]}: “{record}”.", messages.SUCCESS)
+        return redirect(self._url_name("review"))

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from core.models import CHANGE_REASON_MAX, ReleasableModel, changed_by_and_when, release_changed
+from core.models import CHANGE_REASON_MAX, ReleasableModel, changed_by_and_when, reason_problem, release_changed
 from core.resources import IMPORT_MAX_ROWS, TooManyRows, is_empty_row
 
 
@@ -34,7 +34,9 @@ class OptimisticLockForm(forms.ModelForm):
         label=_("Reason for this change"),
         required=False,
         max_length=CHANGE_REASON_MAX,
-        help_text=_("Shown in the history. Required when the releasability changes."),
+        help_text=_(
+            "Shown in the history. Required for a change to a published record, and when the releasability changes."
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -63,18 +65,27 @@ class OptimisticLockForm(forms.ModelForm):
                 )
         super()._update_errors(errors)
 
+    def _inlines_changed(self) -> bool:
+        """Whether an inline row of the page changed (the admin hands the page's formsets
+        to its record: core.admin.HistoryAdmin._create_formsets)."""
+        return any(formset.has_changed() for formset in getattr(self.instance, "_admin_formsets", ()))
+
     def edited(self) -> bool:
         """Whether the editor changed anything (the version carried along is not an edit)."""
         return any(name not in ("loaded_version", "change_reason") for name in self.changed_data)
 
     def clean(self):
         cleaned = super().clean()
-        if self.prefix is None and not cleaned.get("change_reason"):
-            # A page (not an inline row, which the page's reason covers) that widens or
-            # narrows who may see its record says why, for the history.
+        if self.prefix is None and self.instance.pk and (self.edited() or self._inlines_changed()):
+            # A page (not an inline row, which the page's reason covers) that changes a
+            # published record, or who may see a record, says why, for the history; a
+            # published record is widened only through review (core.models.reason_problem).
+            # The instance is still the stored record here (the form fills it after clean).
             values = {name: cleaned[name] for name in ("releasability", "releasable_to") if name in cleaned}
-            if release_changed(self.instance, values):
-                self.add_error("change_reason", _("Say why the releasability changes."))
+            problem = reason_problem(self.instance, values, cleaned.get("change_reason"))
+            if problem is not None:
+                name, message = problem
+                self.add_error(name if name in self.fields else "change_reason", message)
         if not self.instance.pk or (self.prefix is not None and not self.edited()):
             return cleaned
         model = type(self.instance)

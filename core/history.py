@@ -18,7 +18,7 @@ from datetime import timedelta
 from django.db import models, transaction
 from django.db.models import Max
 
-from core.models import OneHistoryEntry
+from core.models import OneHistoryEntry, PublicationState, ReviewedModel
 
 # A cascade deletes the record and its children in one transaction, in whatever order
 # the deletion collector chooses: their history entries fall within moments of each
@@ -117,6 +117,9 @@ def history_m2m_fields(model):
 
 def _restore(model, record, user, restored, when):
     obj = record.instance
+    if isinstance(obj, ReviewedModel):
+        # Back as a draft: published again only through review (core.review).
+        obj.publication_state = PublicationState.DRAFT
     obj._history_user = user
     obj._change_reason = RESTORED_REASON
     entry = OneHistoryEntry(model).begin()  # the row and its links: one "+" entry

@@ -53,6 +53,16 @@ class Releasability(models.TextChoices):
 RELEASE_WIDTH = {Releasability.INTERNAL: 0, Releasability.PARTNERS: 1, Releasability.PUBLIC: 2}
 
 
+class PublicationState(models.TextChoices):
+    """Where a record is in review before publish (README, "Review before publish"): an
+    editor submits a draft; a reviewer who did not make its latest change approves it
+    (published) or sends it back (draft) with a comment; a withdrawn record is a draft."""
+
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
+
+
 def _liaison(user):
     """None for a user who is not a partner's liaison officer; else the ids of the partners
     they serve (perhaps none). Which users are liaisons, and of which partners, is the
@@ -175,6 +185,48 @@ class PublishableQuerySet(models.QuerySet):
 CHANGE_REASON_MAX = 500
 
 
+def release_widened(instance, values) -> bool:
+    """Whether writing `values` would show stored `instance` to more people: a wider
+    releasability, or more partners for a record releasable to partners."""
+    if instance is None or instance.pk is None or not isinstance(instance, ReleasableModel):
+        return False
+    old = Releasability(instance.releasability)
+    new = Releasability(values.get("releasability", instance.releasability))
+    if RELEASE_WIDTH[new] != RELEASE_WIDTH[old]:
+        return RELEASE_WIDTH[new] > RELEASE_WIDTH[old]
+    if new != Releasability.PARTNERS:
+        return False
+    wanted = values.get("releasable_to", instance.releasable_to)
+    return bool(set(wanted or []) - set(instance.releasable_to or []))
+
+
+def reason_problem(instance, values, reason) -> tuple[str, str] | None:
+    """(field, message) saying why a write of `values` (the fields it sets) to stored
+    `instance` is refused, or None: a change to a published record needs a reason, and so
+    does a change of who may see a record; a published record is never widened but
+    through review. One rule for the admin, the API and imports."""
+    if instance is None or instance.pk is None or not isinstance(instance, ReleasableModel):
+        return None
+    if instance.is_published() and release_widened(instance, values):
+        return "releasability", str(
+            _(
+                "A published record is shown to more people only after review: withdraw it to a draft, "
+                "widen its releasability, and submit it for review."
+            )
+        )
+    if reason:
+        return None
+    if release_changed(instance, values):
+        return "change_reason", str(_("Say why the releasability changes."))
+    if instance.is_published():
+        return "change_reason", str(PUBLISHED_NEEDS_REASON)
+    return None
+
+
+# What a change to a published record without a reason is told.
+PUBLISHED_NEEDS_REASON = _("This record is published: say why you change it (the reason is shown in the history).")
+
+
 def release_changed(instance, values) -> bool:
     """Whether writing `values` ({field: value}) would change `instance`'s releasability
     or the partners it is releasable to (a stored record: a new one has no history)."""
@@ -279,8 +331,10 @@ class ReleasableModel(models.Model):
         partners (`partner_names`, the partners named)."""
         if self.releasability == Releasability.INTERNAL:
             return str(_("Internal: visible to staff only, never to the public."))
-        published = getattr(self, "published", True)
-        if not published:
+        state = getattr(self, "publication_state", PublicationState.PUBLISHED)
+        if state == PublicationState.IN_REVIEW:
+            return str(_("In review: not visible to the public until a reviewer approves it."))
+        if state != PublicationState.PUBLISHED:
             return str(_("Draft: not visible to the public."))
         if self.releasability == Releasability.PARTNERS:
             return str(
@@ -302,6 +356,12 @@ class ReleasableModel(models.Model):
     def release_parents(self) -> list:
         """The records this one belongs to and may not be wider than."""
         return []
+
+    def is_published(self) -> bool:
+        """Whether the record is published as stored: its own publication (ReviewedModel),
+        or for a part (an activity) that of the records it belongs to."""
+        parents = [parent for parent in self.release_parents() if parent is not None]
+        return bool(parents) and all(parent.is_published() for parent in parents)
 
     def clean(self):
         super().clean()
@@ -341,6 +401,65 @@ class ReleasableModel(models.Model):
                     "shown to more people than the record it belongs to."
                 ) % {**names, "partners": ", ".join(p.name for p in extra)}
         return errors
+
+
+def publication_state_field(default):
+    """A ReviewedModel's `publication_state`, starting at `default` for a record made in
+    code or loaded from fixtures (the admin, the API and imports make drafts whatever it is)."""
+    return models.CharField(
+        _("publication state"),
+        max_length=10,
+        choices=PublicationState.choices,
+        default=default,
+        db_default=default.value,
+        editable=False,
+    )
+
+
+class ReviewedModel(ReleasableModel):
+    """A record published only through review (core.review): its `publication_state`,
+    changed by the workflow alone (never by a form, a payload or an import), and
+    `published`, which the visibility rules, indexes and triggers read, kept equal to
+    "the state is published" by save() and by a check constraint in the database
+    (`review_constraints()`), so no write can set one without the other."""
+
+    publication_state = publication_state_field(PublicationState.DRAFT)
+    published = models.BooleanField(_("published"), default=False, editable=False)
+    review_comment = models.TextField(
+        _("reviewer's comment"),
+        blank=True,
+        editable=False,
+        help_text=_("Why a reviewer last sent this record back."),
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.published = self.publication_state == PublicationState.PUBLISHED
+        if kwargs.get("update_fields") is not None and "publication_state" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "published"}
+        super().save(*args, **kwargs)
+
+    def is_published(self) -> bool:
+        return self.publication_state == PublicationState.PUBLISHED
+
+    def review_histories(self) -> list:
+        """The histories whose latest entry is the record's latest change, which its
+        approver may not have made (core.review): its own; a project adds its parts'."""
+        return [self.history.all()]
+
+
+def review_constraints():
+    """The database's check that a ReviewedModel's `published` says its state is published."""
+    return [
+        models.CheckConstraint(
+            condition=Q(published=True, publication_state=PublicationState.PUBLISHED)
+            | Q(published=False, publication_state__in=[PublicationState.DRAFT, PublicationState.IN_REVIEW]),
+            name="%(app_label)s_%(class)s_published_is_state",
+            violation_error_message=_("“published” must say whether the publication state is “published”."),
+        )
+    ]
 
 
 class TimestampedModel(models.Model):

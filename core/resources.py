@@ -2,6 +2,7 @@
 related records named by slug, optimistic locking by version, and a fixed number of
 queries per file."""
 
+import copy
 import io
 import operator
 
@@ -21,7 +22,7 @@ from import_export.instance_loaders import BaseInstanceLoader
 from core.cache.version import data_changed
 from core.db import take_ids, update_rows
 from core.history import history_m2m_fields, link_columns
-from core.models import changed_by_and_when
+from core.models import PublicationState, ReviewedModel, changed_by_and_when, reason_problem
 from core.spreadsheet import BOM, neutralise, restore
 
 # The most data rows one import may have. A larger file is refused when it is read, so an
@@ -759,8 +760,28 @@ class VersionCheckedResource(resources.ModelResource):
         problem = self._version_problem(instance, row)
         if problem:
             errors["version"] = [problem]
+        stored = getattr(instance, "_import_stored", None)
+        if not errors and stored is not None and not self._unchanged(instance, row):
+            values = {"releasability": instance.releasability, "releasable_to": instance.releasable_to}
+            problem = reason_problem(stored, values, self._change_reason)
+            if problem is not None:
+                name, message = problem
+                if name == "change_reason":
+                    message = _("%(problem)s Give a reason for this change on the import page.") % {"problem": message}
+                errors[name if name in {f.attribute for f in self._present} else NON_FIELD_ERRORS] = [message]
         if errors:
             raise ValidationError(errors)
+
+    def _unchanged(self, instance, row) -> bool:
+        """Whether the row leaves the stored record as it was (skip_row's test, whatever
+        the resource's skip_unchanged)."""
+        for field, before in zip(self.get_import_fields(), instance._import_before, strict=True):
+            if isinstance(field.widget, widgets.ManyToManyWidget):
+                if field.column_name in row and _link_set(field.clean(row)) != _link_set(before):
+                    return False
+            elif field.get_value(instance) != before:
+                return False
+        return True
 
     def _version_problem(self, instance, row):
         raw = row.get("version")
@@ -890,6 +911,11 @@ class VersionCheckedResource(resources.ModelResource):
     def after_init_instance(self, instance, new, row, **kwargs):
         super().after_init_instance(instance, new, row, **kwargs)
         instance._import_before = None if new else self.values(instance)
+        # Who may see the record as stored, for the review rules (core.models.reason_problem).
+        instance._import_stored = None if new else copy.copy(instance)
+        if new and isinstance(instance, ReviewedModel):
+            # A record an import makes is a draft until a reviewer approves it (core.review).
+            instance.publication_state, instance.published = PublicationState.DRAFT, False
         self._instance = instance
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
@@ -897,13 +923,7 @@ class VersionCheckedResource(resources.ModelResource):
         noted before the row (after_init_instance)."""
         if not self._meta.skip_unchanged or import_validation_errors or instance._import_before is None:
             return False
-        for field, before in zip(self.get_import_fields(), instance._import_before, strict=True):
-            if isinstance(field.widget, widgets.ManyToManyWidget):
-                if field.column_name in row and _link_set(field.clean(row)) != _link_set(before):
-                    return False
-            elif field.get_value(instance) != before:
-                return False
-        return True
+        return self._unchanged(instance, row)
 
     def after_import_row(self, row, row_result, **kwargs):
         super().after_import_row(row, row_result, **kwargs)

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import SpreadsheetAdmin, citations_inline
+from core.admin import ReviewAdminMixin, SpreadsheetAdmin, citations_inline
 from core.forms import OptimisticLockForm
 from partners.models import Liaison, Partner
 from partners.resources import PartnerResource
@@ -13,7 +13,7 @@ from projects.models import Citation
 
 
 @admin.register(Partner)
-class PartnerAdmin(SpreadsheetAdmin):
+class PartnerAdmin(ReviewAdminMixin, SpreadsheetAdmin):
     form = OptimisticLockForm
     resource_classes = [PartnerResource]
     list_display = [
@@ -24,16 +24,16 @@ class PartnerAdmin(SpreadsheetAdmin):
         "region",
         "asean_member",
         "parent",
-        "published",
+        "publication_state",
         "releasability",
     ]
-    list_filter = ["kind", "region", "asean_member", "published", "releasability"]
+    list_filter = ["kind", "region", "asean_member", "publication_state", "releasability"]
     list_select_related = ["parent"]
     search_fields = ["name", "name_ja", "slug", "country"]
     date_hierarchy = "updated"
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["version", "created", "updated"]
+    readonly_fields = ["publication_state", "review_comment", "version", "created", "updated"]
     inlines = [citations_inline(Citation, "partner")]
 
 

@@ -8,13 +8,16 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from core.models import (
+    PublicationState,
     PublishableQuerySet,
     ReferenceModel,
     Releasability,
-    ReleasableModel,
+    ReviewedModel,
     SlugManager,
     TimestampedModel,
     VersionedModel,
+    publication_state_field,
+    review_constraints,
 )
 from core.models import liaison_partner_ids as liaison_partner_ids_of
 
@@ -44,7 +47,7 @@ class PartnerQuerySet(PublishableQuerySet):
         return sorted(pid for pid, line in self.ancestry().items() if root_ids.intersection(line))
 
 
-class Partner(ReferenceModel, TimestampedModel, VersionedModel, ReleasableModel):
+class Partner(ReferenceModel, TimestampedModel, VersionedModel, ReviewedModel):
     """A partner military or organisation that receives capacity building assistance.
 
     A country's defence force (Vietnam), one of its services or agencies (the Philippine
@@ -89,7 +92,10 @@ class Partner(ReferenceModel, TimestampedModel, VersionedModel, ReleasableModel)
         help_text=_("The partner this one is a service or agency of."),
     )
     description = models.TextField(_("description"), blank=True)
-    published = models.BooleanField(_("published"), default=True)
+    # Reference data: a partner loaded from the fixtures or made in code is published; one
+    # added through the admin, the API or an import starts as a draft (core.review).
+    publication_state = publication_state_field(PublicationState.PUBLISHED)
+    published = models.BooleanField(_("published"), default=True, editable=False)
 
     history = HistoricalRecords()
     objects = SlugManager.from_queryset(PartnerQuerySet)()
@@ -97,7 +103,9 @@ class Partner(ReferenceModel, TimestampedModel, VersionedModel, ReleasableModel)
     class Meta(ReferenceModel.Meta):
         verbose_name = _("partner")
         verbose_name_plural = _("partners")
+        permissions = [("review_partner", _("Can approve or send back partners in review"))]
         constraints = [
+            *review_constraints(),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")),
                 name="%(app_label)s_%(class)s_not_own_parent",

@@ -2,7 +2,7 @@
 
 from import_export.fields import Field as Column
 
-from core.resources import CountryWidget, SlugForeignKeyWidget, SlugIdListWidget, VersionCheckedResource
+from core.resources import BooleanWidget, CountryWidget, SlugForeignKeyWidget, SlugIdListWidget, VersionCheckedResource
 from partners.models import Partner
 from partners.signals import partners_renamed
 
@@ -14,11 +14,14 @@ class PartnerResource(VersionCheckedResource):
     parent = Column(attribute="parent", column_name="parent", widget=SlugForeignKeyWidget(Partner))
     country = Column(attribute="country", column_name="country", widget=CountryWidget())
     releasable_to = Column(attribute="releasable_to", column_name="releasable_to", widget=SlugIdListWidget(Partner))
+    # Exported, never imported: publishing goes through review (core.review).
+    published = Column(attribute="published", column_name="published", readonly=True, widget=BooleanWidget())
+    publication_state = Column(attribute="publication_state", column_name="publication_state", readonly=True)
 
     class Meta:
         model = Partner
         fields = ["slug", "name", "name_ja", "kind", "country", "region", "asean_member", "parent", "description",
-                  "published", "releasability", "releasable_to", "version"]  # fmt: skip
+                  "published", "publication_state", "releasability", "releasable_to", "version"]  # fmt: skip
         export_order = fields
 
     required_columns = ["slug", "name", "kind", "country", "region"]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import CheckedAutocompleteMixin, HistoryAdmin, SpreadsheetAdmin, citations_inline
+from core.admin import CheckedAutocompleteMixin, HistoryAdmin, ReviewAdminMixin, SpreadsheetAdmin, citations_inline
 from core.forms import OptimisticLockForm
 from projects import services
 from projects.forms import ActivityForm, ProgramEventForm, StatusReportForm
@@ -130,14 +130,16 @@ def _set_status_action(status):
 
 
 @admin.register(Project)
-class ProjectAdmin(SpreadsheetAdmin):
+class ProjectAdmin(ReviewAdminMixin, SpreadsheetAdmin):
     form = OptimisticLockForm
     resource_classes = [ProjectResource]
-    list_display = ["title", "program", "partner_list", "field_list", "years", "status_as_of", "published", "updated"]
+    list_display = [
+        "title", "program", "partner_list", "field_list", "years", "status_as_of", "publication_state", "updated",
+    ]  # fmt: skip
     list_filter = [
         "status",
         StatusMayBeOutOfDateFilter,
-        "published",
+        "publication_state",
         "releasability",
         ActiveInYearFilter,
         "program",
@@ -149,10 +151,10 @@ class ProjectAdmin(SpreadsheetAdmin):
     date_hierarchy = "updated"
     autocomplete_fields = ["program", "fields"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["status_as_of", "version", "created", "updated"]
+    readonly_fields = ["publication_state", "review_comment", "status_as_of", "version", "created", "updated"]
     inlines = [ProjectPartnerInline, StatusReportInline, ActivityInline, citations_inline(Citation, "project")]
-    actions = ["publish", "unpublish", *[_set_status_action(value) for value, _label in StatusReport.REPORTED]]
-    history_list_display = ["status", "published"]
+    actions = [*[_set_status_action(value) for value, _label in StatusReport.REPORTED]]
+    history_list_display = ["status", "publication_state"]
     list_per_page = 50
 
     def get_queryset(self, request):
@@ -204,14 +206,6 @@ class ProjectAdmin(SpreadsheetAdmin):
             % {"count": count, "verb": verb},
             messages.SUCCESS,
         )
-
-    @admin.action(description=_("Publish selected projects"), permissions=["change"])
-    def publish(self, request, queryset):
-        self._report(request, services.project_publish(projects=queryset, user=request.user), _("published"))
-
-    @admin.action(description=_("Unpublish selected projects"), permissions=["change"])
-    def unpublish(self, request, queryset):
-        self._report(request, services.project_unpublish(projects=queryset, user=request.user), _("unpublished"))
 
 
 @admin.register(StatusReport)

@@ -21,6 +21,7 @@ from core.filtersets import (
     TrackerFilterSet,
     YearFilter,
 )
+from core.models import PublicationState
 from partners.models import Partner
 from projects.facets import uses_facets
 from projects.models import (
@@ -105,6 +106,12 @@ class ProjectFilterSet(PartnerRoleMixin, TrackerFilterSet):
     field = SlugMultipleFilter(queryset=Field.objects.all(), method="filter_field", label=_("Field"))
     program = SlugMultipleFilter(field_name="program__slug", queryset=Program.objects.all(), label=_("Program"))
     status = ChoicesFilter(choices=Project.Status.choices, label=_("Status"))
+    # Staff's (the public sees published projects only, so any other state gives nothing).
+    publication_state = ChoicesFilter(
+        choices=PublicationState.choices,
+        label=_("Publication state"),
+        help_text=_("draft, in_review or published (review before publish); others see published projects only."),
+    )
     year = YearFilter(
         method="filter_year",
         label=_("Active in year"),

@@ -21,11 +21,13 @@ from core.models import (
     ReferenceModel,
     Releasability,
     ReleasableModel,
+    ReviewedModel,
     SlugManager,
     TimestampedModel,
     VersionedModel,
     partial_date_constraints,
     released_condition,
+    review_constraints,
     year_in_range,
 )
 from partners.models import Partner
@@ -252,7 +254,7 @@ class ProjectQuerySet(PublishableQuerySet):
         return self.filter(active_until__gte=year, start_year__lte=year)
 
 
-class Project(TimestampedModel, VersionedModel, ReleasableModel):
+class Project(TimestampedModel, VersionedModel, ReviewedModel):
     """A program's work with one or more partners in one or more fields over a span of years."""
 
     class Status(models.TextChoices):
@@ -312,7 +314,6 @@ class Project(TimestampedModel, VersionedModel, ReleasableModel):
     )
     description = models.TextField(_("description"), blank=True)
     staff_note = models.TextField(_("note for staff"), blank=True, help_text=STAFF_NOTE_HELP)
-    published = models.BooleanField(_("published"), default=False, help_text=_("Drafts are visible to staff only."))
     # Title, description and the names of partners and fields, kept up to date by
     # projects.signals; the full-text index (PostgreSQL) and the SQLite fallback read it.
     search_document = models.TextField(editable=False, blank=True, default="")
@@ -331,6 +332,7 @@ class Project(TimestampedModel, VersionedModel, ReleasableModel):
         ordering = ["start_year", "title"]
         verbose_name = _("project")
         verbose_name_plural = _("projects")
+        permissions = [("review_project", _("Can approve or send back projects in review"))]
         indexes = [
             models.Index(fields=["status"], name="projects_project_status_idx"),
             models.Index(fields=["start_year", "active_until"], name="projects_project_years_idx"),
@@ -351,6 +353,7 @@ class Project(TimestampedModel, VersionedModel, ReleasableModel):
             models.Index(*PROJECT_CURSOR_KEYS, name="projects_project_cursor_idx"),
         ]
         constraints = [
+            *review_constraints(),
             year_in_range("start_year", _("Start year must be between %(min)s and %(max)s.")),
             year_in_range("end_year", _("End year must be between %(min)s and %(max)s.")),
             models.CheckConstraint(
@@ -371,6 +374,16 @@ class Project(TimestampedModel, VersionedModel, ReleasableModel):
 
     def get_absolute_url(self):
         return reverse("projects:project-detail", kwargs={"slug": self.slug})
+
+    def review_histories(self):
+        # The project's parts are its content too: whoever last changed one of them made
+        # the latest change a reviewer approves.
+        return [
+            self.history.all(),
+            Activity.history.filter(project_id=self.pk),
+            StatusReport.history.filter(project_id=self.pk),
+            Citation.history.filter(project_id=self.pk),
+        ]
 
     def natural_key(self):
         return (self.slug,)

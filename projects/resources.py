@@ -24,6 +24,7 @@ from import_export.fields import Field as Column
 
 from core.resources import (
     AsStored,
+    BooleanWidget,
     CountryListWidget,
     SlugForeignKeyWidget,
     SlugIdListWidget,
@@ -55,12 +56,16 @@ class ProjectResource(VersionCheckedResource):
     # latest report's), so no exported status lacks its date.
     status_as_of = Column(attribute="status_as_of", column_name="status_as_of", readonly=True)
     releasable_to = Column(attribute="releasable_to", column_name="releasable_to", widget=SlugIdListWidget(Partner))
+    # Exported, never imported: publishing goes through review (core.review).
+    published = Column(attribute="published", column_name="published", readonly=True, widget=BooleanWidget())
+    publication_state = Column(attribute="publication_state", column_name="publication_state", readonly=True)
 
     class Meta:
         model = Project
         fields = [
             "slug", "title", "program", "partners", "fields", "start_year", "end_year", "status", "status_as_of",
-            "cooperating_countries", "description", "published", "releasability", "releasable_to", "version",
+            "cooperating_countries", "description", "published", "publication_state", "releasability", "releasable_to",
+            "version",
         ]  # fmt: skip
         export_order = fields
 

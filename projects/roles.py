@@ -1,4 +1,6 @@
-"""The staff roles: which models the Editors and Viewers groups hold permissions on."""
+"""The staff roles: which models the Editors, Viewers and Reviewers groups hold
+permissions on. Reviewers view everything and approve or send back what waits for
+review (core.review); a reviewer who is to edit too is put in Editors as well."""
 
 TRACKED = {
     "partners": ["partner"],
@@ -15,6 +17,34 @@ TRACKED = {
     ],
 }
 ALL_ACTIONS = ["view", "add", "change", "delete"]
+# The review permission of each model published through review (core.models.ReviewedModel).
+REVIEW_PERMISSIONS = {"partners": ["review_partner"], "projects": ["review_project"]}
+
+
+def grant_review_permissions(apps, schema_editor):
+    """A migration's forwards function: the Reviewers group, which may view every tracked
+    model and review partners and projects."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name="Reviewers")
+    group.permissions.add(*reviewer_permissions(Permission.objects))
+
+
+def reviewer_permissions(permissions):
+    """The Reviewers group's permissions, from the Permission manager `permissions`."""
+    views = [f"view_{model}" for models in TRACKED.values() for model in models]
+    reviews = [codename for codenames in REVIEW_PERMISSIONS.values() for codename in codenames]
+    return list(permissions.filter(content_type__app_label__in=TRACKED, codename__in=[*views, *reviews]))
+
+
+def revoke_review_permissions(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name="Reviewers").delete()
 
 
 def grant_role_permissions(model):

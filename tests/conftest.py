@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
+from core.models import PublicationState
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source, StatusReport
 from tests.fuzz import tally
@@ -190,6 +191,13 @@ def editor(db, django_user_model):
 
 
 @pytest.fixture
+def reviewer(db, django_user_model):
+    """Rita: staff, in the Reviewers group; may read everything and approve or send back
+    what waits for review, change nothing else."""
+    return _staff(django_user_model, "rita", "Reviewers")
+
+
+@pytest.fixture
 def other_editor(db, django_user_model):
     """Eve: a second editor, for concurrent edits."""
     return _staff(django_user_model, "eve", "Editors")
@@ -212,6 +220,30 @@ def make_liaison(username, partners):
     for partner in partners:
         Liaison.objects.create(user=user, partner=partner)
     return user
+
+
+# What a test's writer says of a change: every change to a published record needs a reason
+# (README, "Review before publish"; tests/projects/test_review_workflow.py proves the rule).
+TEST_REASON = "Test change"
+
+
+def with_reason(client):
+    """`client`, sending a change reason (X-Change-Reason) with every request."""
+    client.defaults["HTTP_X_CHANGE_REASON"] = TEST_REASON
+    return client
+
+
+def withdraw_in_admin(client, obj):
+    """Withdraw a published record to draft through the admin's list action, as an editor
+    does before deleting it (a published record is not deleted)."""
+    from django.urls import reverse
+
+    meta = obj._meta
+    data = {"action": "withdraw_selected", "_selected_action": [obj.pk], "review_confirmed": "yes",
+            "review_text": "Withdrawn to delete it"}  # fmt: skip
+    client.post(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"), data)
+    obj.refresh_from_db()
+    assert not obj.published
 
 
 def _client_for(user):
@@ -276,7 +308,7 @@ def project(db, program, field, partner, source):
         program=program,
         start_year=2013,
         end_year=2015,
-        published=True,
+        publication_state="published",
     )
     project.partners.add(partner)
     project.fields.add(field)
@@ -293,7 +325,7 @@ def project(db, program, field, partner, source):
 def draft_project(db, program, field, partner):
     """An unpublished project: nobody but staff may see it."""
     project = Project.objects.create(
-        title="Secret draft plan", slug="secret-draft-plan", program=program, start_year=2021, published=False
+        title="Secret draft plan", slug="secret-draft-plan", program=program, start_year=2021, publication_state="draft"
     )
     project.partners.add(partner)
     project.fields.add(field)
@@ -311,7 +343,7 @@ def make_project(
         program=program,
         start_year=start,
         end_year=end,
-        published=published,
+        publication_state=PublicationState.PUBLISHED if published else PublicationState.DRAFT,
         **extra,
     )
     project.partners.set(partners)

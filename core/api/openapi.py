@@ -93,18 +93,22 @@ def _header_parameter(name, description):
     return {"in": "header", "name": name, "required": False, "schema": {"type": "string"}, "description": description}
 
 
-def _codes_for(method):
+def _codes_for(method, path=""):
     # Any request may carry a bad query parameter (400), bad credentials (401), ask for
     # something hidden or absent (404: a draft, an unknown slug in a path, a page past the
     # end), be throttled (429) or meet a database outage (503).
     codes = {"400", "401", "403", "404", "406", "429", "503"}
     if method in {"post", "put", "patch"}:
         codes.add("415")
-    if method in {"put", "patch", "delete"}:
+    if method in {"put", "patch", "delete"} or (method == "post" and path.rstrip("/").endswith(REVIEW_STEP_PATHS)):
         codes.add("412")
     if method == "delete":
         codes.add("409")
     return codes
+
+
+# A record's review steps (core.api.views.ReviewActionsMixin), which take If-Match too.
+REVIEW_STEP_PATHS = ("/submit", "/approve", "/send-back", "/withdraw")
 
 
 # The summary of each of a viewset's standard actions, from its model's verbose names.
@@ -248,7 +252,7 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
             }
             # Many values of many filters make a URL the server refuses, however valid each is.
             responses.setdefault("414", {"description": ERRORS["414"], "content": {"text/html": {"schema": STRING}}})
-            for code in sorted(_codes_for(method)):
+            for code in sorted(_codes_for(method, path)):
                 responses.setdefault(code, {"description": ERRORS[code], "content": {**_json(ERROR_REF)}})
                 responses[code].setdefault("content", {}).update(
                     {media: spec for media, spec in other_formats.items() if media not in responses[code]["content"]}

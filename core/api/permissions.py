@@ -20,3 +20,9 @@ class ReadOrModelPermissions(permissions.DjangoModelPermissions):
             self.message = "A partner's liaison officer may read but not change the tracker's records."
             return False
         return super().has_permission(request, view)
+
+
+class ReviewPermission(permissions.IsAuthenticated):
+    """A review step (core.api.views.ReviewActionsMixin) needs a signed-in user; whether
+    their role allows the step is core.review's to say (a 403 naming the role), once
+    the record is found among those they may see (a 404 otherwise)."""

@@ -23,9 +23,11 @@ from core.models import (
     SLUG_RE,
     IdListField,
     OneHistoryEntry,
+    PublicationState,
+    ReviewedModel,
     is_liaison,
     liaison_partner_ids,
-    release_changed,
+    reason_problem,
 )
 
 YEAR_BOUNDS = {"min_value": MIN_YEAR, "max_value": MAX_YEAR}
@@ -261,14 +263,13 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
             candidate.full_clean(exclude=[*many, *self._excluded_from_clean()], validate_unique=False)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
-        if release_changed(self.instance, attrs) and not self.change_reason():
-            raise serializers.ValidationError(
-                {
-                    "change_reason": [
-                        "Say why the releasability changes: an X-Change-Reason header or a change_reason field."
-                    ]
-                }
-            )
+        if self.instance is not None and self._changes(self.instance, attrs):
+            problem = reason_problem(self.instance, attrs, self.change_reason())
+            if problem is not None:
+                name, message = problem
+                if name == "change_reason":
+                    message = f"{message} Give an X-Change-Reason header or a change_reason field."
+                raise serializers.ValidationError({name: [message]})
         return attrs
 
     def _excluded_from_clean(self):
@@ -283,6 +284,10 @@ class ModelRulesSerializer(StrictCountryFieldMixin, serializers.HyperlinkedModel
             f.name: validated_data.pop(f.name) for f in self.Meta.model._meta.many_to_many if f.name in validated_data
         }
         instance = self.Meta.model(**validated_data)
+        if isinstance(instance, ReviewedModel):
+            # Whatever the model's default, a record made through the API is a draft until
+            # a reviewer approves it (core.review).
+            instance.publication_state = PublicationState.DRAFT
         instance._history_user = self._user()
         instance._change_reason = self.change_reason()
         entry = OneHistoryEntry(self.Meta.model).begin()

@@ -2,16 +2,23 @@
 streaming CSV, and refused unknown query parameters."""
 
 import csv
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.http import StreamingHttpResponse
-from rest_framework import exceptions, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import review
 from core.api.exceptions import PreconditionFailed
-from core.api.queryparams import StrictQueryParamsMixin, wants_bom
+from core.api.permissions import ReviewPermission
+from core.api.queryparams import StrictQueryParamsMixin, unknown_parameter_message, wants_bom
 from core.api.renderers import CSVRenderer, EchoWriter, ORJSONRenderer, csv_cell
+from core.api.serializers import StrictCharField
 from core.cache.responses import body_etag, etag_matches, streamed_etag
+from core.models import CHANGE_REASON_MAX, ReviewedModel, reason_problem
 from core.spreadsheet import BOM
 
 
@@ -129,7 +136,18 @@ class ETagMixin:
         with transaction.atomic():
             instance = self._locked_object(request)
             self._check_if_match(request, instance)
+            reason = (request.headers.get("X-Change-Reason") or "").strip() or None
+            if reason is not None and len(reason) > CHANGE_REASON_MAX:
+                raise exceptions.ValidationError({"X-Change-Reason": [f"At most {CHANGE_REASON_MAX} characters."]})
+            if isinstance(instance, ReviewedModel) and instance.is_published():
+                raise exceptions.ValidationError(
+                    {"publication_state": ["This record is published: withdraw it (with a reason) before deleting it."]}
+                )
+            problem = reason_problem(instance, {}, reason)
+            if problem is not None:
+                raise exceptions.ValidationError({"X-Change-Reason": [f"{problem[1]} Give an X-Change-Reason header."]})
             instance._history_user = request.user
+            instance._change_reason = reason
             instance.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -144,3 +162,85 @@ class ETagMixin:
 
 class TrackerViewSet(StrictQueryParamsMixin, ETagMixin, CSVStreamMixin, viewsets.ModelViewSet):
     lookup_field = "slug"
+
+
+class ReviewStepSerializer(serializers.Serializer):
+    """What a review step's request may carry: a comment (required to send a record
+    back, and to withdraw a published one); or the X-Change-Reason header."""
+
+    comment = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=CHANGE_REASON_MAX,
+        help_text="Why: the comment sending a record back, or the reason for a withdrawal; shown in the history.",
+    )
+    change_reason = StrictCharField(
+        required=False, allow_blank=True, max_length=CHANGE_REASON_MAX, help_text="The same as `comment`."
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                raise serializers.ValidationError(
+                    {str(name)[:100]: [unknown_parameter_message(name, list(self.fields), "field")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+IF_MATCH_REVIEWED = "The ETag of the version you reviewed: the step is refused (412) if it changed since."
+
+
+def _review_step(step, description):
+    def view(self, request, slug=None):
+        return self.review_step(request, step)
+
+    # Named before the decorators read the name (the router maps POST to it by name).
+    view.__name__ = step
+    view = action(
+        detail=True, methods=["post"], url_path=step.replace("_", "-"), permission_classes=[ReviewPermission]
+    )(view)
+    return extend_schema(
+        request=ReviewStepSerializer,
+        summary=description.split(" (")[0].rstrip("."),
+        description=description,
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description=IF_MATCH_REVIEWED)],
+    )(view)
+
+
+class ReviewActionsMixin:
+    """The review workflow of a viewset's records (core.review), as POST actions on a
+    record: `submit/` and `withdraw/` for editors, `approve/` and `send-back/` for
+    reviewers. Each answers the record as saved, with its new ETag; a step the record's
+    state does not allow is a 400 naming `publication_state`, one the user's role does
+    not allow a 403, a record the user may not see a 404, and an If-Match naming
+    another version a 412."""
+
+    def review_step(self, request, step):
+        payload = ReviewStepSerializer(data=request.data if request.data else {})
+        payload.is_valid(raise_exception=True)
+        given = payload.validated_data
+        text = given.get("comment") or given.get("change_reason") or request.headers.get("X-Change-Reason")
+        if text is not None and len(text) > CHANGE_REASON_MAX:
+            raise exceptions.ValidationError({"X-Change-Reason": [f"At most {CHANGE_REASON_MAX} characters."]})
+        with transaction.atomic():
+            instance = self._locked_object(request)
+            self._check_if_match(request, instance)
+            try:
+                saved = review.take_step(step, instance, request.user, text)
+            except review.ReviewRefused as exc:
+                if exc.forbidden:
+                    raise exceptions.PermissionDenied(exc.message) from None
+                raise exceptions.ValidationError({"publication_state": [exc.message]}) from None
+            saved.refresh_from_db()
+            data = self.get_serializer(saved).data
+        return Response(data, headers={"ETag": self.representation_etag(data)})
+
+    submit = _review_step(review.SUBMIT, "Submit a draft for review (editors).")
+    approve = _review_step(
+        review.APPROVE, "Approve a record in review, publishing it (reviewers who did not make its latest change)."
+    )
+    send_back = _review_step(review.SEND_BACK, "Send a record in review back to draft, with a comment (reviewers).")
+    withdraw = _review_step(
+        review.WITHDRAW, "Withdraw a record in review or published to draft (editors; a published one needs a reason)."
+    )

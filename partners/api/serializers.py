@@ -16,11 +16,11 @@ class PartnerSerializer(ModelRulesSerializer):
         model = Partner
         fields = [
             "url", "public_url", "slug", "name", "name_ja", "kind", "country", "country_name", "region",
-            "asean_member", "parent", "description", "published", "releasability", "releasable_to", "version",
-            "citations",
+            "asean_member", "parent", "description", "published", "publication_state", "review_comment",
+            "releasability", "releasable_to", "version", "citations",
         ]  # fmt: skip
         read_only_fields = ["version"]
-        staff_only_fields = ["releasable_to"]
+        staff_only_fields = ["review_comment", "releasable_to"]
         signed_in_fields = ["releasability"]
 
     def to_representation(self, instance):

@@ -1,11 +1,11 @@
-from core.api.views import TrackerViewSet
+from core.api.views import ReviewActionsMixin, TrackerViewSet
 from partners.api.serializers import PartnerSerializer
 from partners.filtersets import PartnerFilterSet
 from partners.models import Partner
 from projects.selectors import citations_prefetch
 
 
-class PartnerViewSet(TrackerViewSet):
+class PartnerViewSet(ReviewActionsMixin, TrackerViewSet):
     """Partners: partner militaries, their services and agencies, and regional organisations;
     published ones for everyone, drafts too for staff who may view them."""
 

@@ -561,10 +561,10 @@ class ProjectSerializer(ModelRulesSerializer):
             "url", "public_url", "slug", "title", "program", "partners", "fields", "start_year", "end_year",
             "years", "active_until", "status", "status_display", "status_as_of", "status_reports",
             "cooperating_countries",
-            "description", "staff_note", "published", "releasability", "releasable_to", "version", "created",
-            "updated", "citations", "activities",
+            "description", "staff_note", "published", "publication_state", "review_comment", "releasability",
+            "releasable_to", "version", "created", "updated", "citations", "activities",
         ]  # fmt: skip
-        staff_only_fields = ["staff_note", "releasable_to"]
+        staff_only_fields = ["staff_note", "review_comment", "releasable_to"]
         signed_in_fields = ["releasability"]
         # The status is the latest status report's (POST /api/v1/status-reports/ to add one).
         read_only_fields = ["status", "version", "created", "updated"]

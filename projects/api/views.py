@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from core.api.queryparams import StrictQueryParamsMixin
 from core.api.renderers import CSVTable, csv_table_response
-from core.api.views import CSVStreamMixin, ETagMixin, TrackerViewSet
+from core.api.views import CSVStreamMixin, ETagMixin, ReviewActionsMixin, TrackerViewSet
 from core.cache.responses import streamed_etag
 from core.dates import iso_date
 from core.spreadsheet import names_cell
@@ -102,7 +102,7 @@ class SourceViewSet(TrackerViewSet):
     csv_columns = [("slug", lambda o: o.slug), ("title", lambda o: o.title), ("year", lambda o: o.year)]
 
 
-class ProjectViewSet(TrackerViewSet):
+class ProjectViewSet(ReviewActionsMixin, TrackerViewSet):
     """Projects: published ones for everyone, drafts too for staff who may view them."""
 
     serializer_class = ProjectSerializer
@@ -135,12 +135,13 @@ class ProjectViewSet(TrackerViewSet):
         ("cooperating_countries", lambda p: ",".join(c["code"] for c in p["cooperating_countries"])),
         ("cooperating_country_names", lambda p: names_cell(c["name"] for c in p["cooperating_countries"])),
         ("published", lambda p: p["published"]),
+        ("publication_state", lambda p: p["publication_state"]),
         ("description", lambda p: p["description"]),
     ]
     # The keys those columns read: the CSV fetches neither activities nor citations.
     csv_keys = {"slug", "title", "program", "partners", "fields", "start_year", "end_year", "status",
                 "status_display", "status_as_of", "active_until", "cooperating_countries", "published",
-                "description"}  # fmt: skip
+                "publication_state", "description"}  # fmt: skip
 
     # Cursor paging (?cursor=): a keyset over the default order (projects_project_cursor_idx).
     cursor_keys = PROJECT_CURSOR_KEYS

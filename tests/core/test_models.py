@@ -137,7 +137,7 @@ def public_and_draft(request, project, draft_project, source):
     model = request.param
     if model is Partner:
         draft = Partner.objects.create(
-            name="Hidden", slug="hidden", country="PH", region="southeast_asia", published=False
+            name="Hidden", slug="hidden", country="PH", region="southeast_asia", publication_state="draft"
         )
         return model, project.partners.get(), draft
     if model is Project:

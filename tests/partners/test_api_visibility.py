@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def unit_of_a_draft(partner):
     parent = Partner.objects.create(
         name="Secret command", slug="secret-command", country="VN", region=Partner.Region.SOUTHEAST_ASIA,
-        published=False,
+        publication_state="draft",
     )  # fmt: skip
     partner.parent = parent
     partner.save()

@@ -69,7 +69,7 @@ class TestPartnerRules:
     def test_drafts_are_hidden_from_the_public(self, viewer):
         shown = _partner()
         shown.save()
-        hidden = _partner(name="Hidden", slug="hidden", published=False)
+        hidden = _partner(name="Hidden", slug="hidden", publication_state="draft")
         hidden.save()
         assert list(Partner.objects.public()) == [shown]
         assert set(Partner.objects.for_user(viewer)) == {shown, hidden}

@@ -92,7 +92,7 @@ class TestEverySurfaceFollowsIt:
     def world(self, open_ended, project, source):
         # `project` runs 2013-2015; the open-ended one is reported ongoing as of 2017.
         StatusReport.objects.create(project=open_ended, status="ongoing", year=2017)
-        Project.objects.update(published=True)
+        Project.objects.update(publication_state="published", published=True)
         return open_ended
 
     def test_reports_and_headline_end_at_the_latest_evidence(self, world):
@@ -134,7 +134,7 @@ class TestWhatTheDataIsAsOf:
     @pytest.fixture
     def world(self, open_ended):
         StatusReport.objects.create(project=open_ended, status="ongoing", year=2017, month=6)
-        Project.objects.update(published=True)
+        Project.objects.update(publication_state="published", published=True)
         return open_ended
 
     @pytest.mark.parametrize("url", PAGES)

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, ProjectPartner, Source
+from tests.conftest import TEST_REASON
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +59,9 @@ def _project_post(project, **overrides):
         "end_year": project.end_year or "",
         "cooperating_countries": [c.code for c in project.cooperating_countries],
         "description": project.description,
-        "published": "on" if project.published else "",
         "releasability": project.releasability,
         "loaded_version": project.version,
+        "change_reason": TEST_REASON,
     }
     related_rows = (
         ("status_reports", project.status_reports.all()),
@@ -272,9 +273,9 @@ class TestOptimisticLocking:
             "country": "VN",
             "region": partner.region,
             "asean_member": "on",
-            "published": "on",
             "releasability": "public",
             "loaded_version": partner.version,
+            "change_reason": TEST_REASON,
             "citations-TOTAL_FORMS": 0,
             "citations-INITIAL_FORMS": 0,
         }
@@ -287,17 +288,19 @@ class TestOptimisticLocking:
 
 
 class TestBulkActions:
-    def test_publish_records_history_bumps_versions_and_reports_a_count(self, editor_client, editor, draft_project):
+    def test_submit_records_history_bumps_versions_and_reports_a_count(self, editor_client, editor, draft_project):
         version = draft_project.version
         response = editor_client.post(
-            _url(Project, "changelist"), {"action": "publish", "_selected_action": [draft_project.pk]}, follow=True
+            _url(Project, "changelist"),
+            {"action": "submit_for_review", "_selected_action": [draft_project.pk]},
+            follow=True,
         )
-        assert "1 project published." in response.content.decode()
+        assert "Submit for review: done for 1 project." in response.content.decode()
         draft_project.refresh_from_db()
-        assert draft_project.published
+        assert draft_project.publication_state == "in_review" and not draft_project.published
         assert draft_project.version == version + 1
         latest = draft_project.history.order_by("-history_date").first()
-        assert latest.published and latest.history_user == editor
+        assert latest.publication_state == "in_review" and latest.history_user == editor
 
     def test_set_status_changes_every_selected_project(self, editor_client, project, draft_project):
         editor_client.post(
@@ -306,16 +309,24 @@ class TestBulkActions:
         )
         assert set(Project.objects.values_list("status", flat=True)) == {"suspended"}
 
-    def test_unpublish(self, editor_client, project):
-        editor_client.post(_url(Project, "changelist"), {"action": "unpublish", "_selected_action": [project.pk]})
+    def test_withdraw_asks_why_then_unpublishes(self, editor_client, project):
+        action = {"action": "withdraw_selected", "_selected_action": [project.pk]}
+        asked = editor_client.post(_url(Project, "changelist"), action)
+        assert asked.status_code == 200 and "Reason (shown in the history)" in asked.content.decode()
         project.refresh_from_db()
-        assert not project.published
+        assert project.published
+        editor_client.post(
+            _url(Project, "changelist"), {**action, "review_confirmed": "yes", "review_text": "Under revision"}
+        )
+        project.refresh_from_db()
+        assert not project.published and project.history.first().history_change_reason == "Withdrawn: Under revision"
 
 
 def _import(client, model, content, filename="projects.csv", fmt="0"):
     upload = io.BytesIO(content.encode() if isinstance(content, str) else content)
     upload.name = filename
-    return client.post(_url(model, "import"), {"import_file": upload, "format": fmt, "resource": 0})
+    data = {"import_file": upload, "format": fmt, "resource": 0, "change_reason": TEST_REASON}
+    return client.post(_url(model, "import"), data)
 
 
 def _confirm(client, model, preview):

@@ -9,9 +9,10 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.urls import reverse
 
+from core import review
 from partners.models import Partner
-from projects import services
 from projects.models import Project
+from tests.conftest import TEST_REASON
 from tests.fuzz.forms import admin_form_data
 from tests.fuzz.snapshot import changed_tables, db_snapshot
 
@@ -33,7 +34,8 @@ def _export_csv(client):
 def _import(client, text):
     upload = io.BytesIO(text.encode())
     upload.name = "projects.csv"
-    return client.post(reverse("admin:projects_project_import"), {"import_file": upload, "format": "0", "resource": 0})
+    data = {"import_file": upload, "format": "0", "resource": 0, "change_reason": TEST_REASON}
+    return client.post(reverse("admin:projects_project_import"), data)
 
 
 def _confirm(client, preview):
@@ -86,8 +88,8 @@ class TestImportVersions:
         exported = _export_csv(editor_client)
         preview = _import(editor_client, _edited(exported, "completed", "suspended"))
         assert preview.context["confirm_form"] is not None
-        # Someone publishes the draft between the preview and the confirmation.
-        services.project_publish(projects=Project.objects.filter(pk=draft_project.pk), user=editor)
+        # Someone submits the draft for review between the preview and the confirmation.
+        review.take_step(review.SUBMIT, draft_project, editor)
         before = db_snapshot()
         response = _confirm(editor_client, preview)
         assert response.status_code == 302
@@ -142,26 +144,29 @@ class TestBulkActionsAndTheChangeForm:
     def test_a_stale_change_form_is_refused_after_a_bulk_action_and_neither_change_is_lost(
         self, editor_client, other_editor_client, draft_project
     ):
-        # Ed opens the draft's change form; meanwhile Eve publishes it with the bulk action.
+        # Ed opens the draft's change form; meanwhile Eve submits it for review with the bulk action.
         page = editor_client.get(_change_url(draft_project))
         stale = {**admin_form_data(page), "title": "Ed's title"}
-        other_editor_client.post(reverse(CHANGELIST), {"action": "publish", "_selected_action": [draft_project.pk]})
+        submit = {"action": "submit_for_review", "_selected_action": [draft_project.pk]}
+        other_editor_client.post(reverse(CHANGELIST), submit)
         draft_project.refresh_from_db()
-        assert draft_project.published and draft_project.version == 2
+        assert draft_project.publication_state == "in_review" and draft_project.version == 2
 
-        # Ed's form, loaded at version 1 and unpublished, is refused: it cannot unpublish by accident.
+        # Ed's form, loaded at version 1, is refused: it cannot overwrite what Eve submitted.
         response = editor_client.post(_change_url(draft_project), stale)
         assert response.status_code == 200
         assert "was changed by eve" in response.content.decode()
         draft_project.refresh_from_db()
-        assert draft_project.published and draft_project.title == "Secret draft plan"
+        assert draft_project.publication_state == "in_review" and draft_project.title == "Secret draft plan"
 
         # Reloaded, Ed's change is made on top of Eve's: both stand.
         page = editor_client.get(_change_url(draft_project))
         saved = editor_client.post(_change_url(draft_project), {**admin_form_data(page), "title": "Ed's title"})
         assert saved.status_code == 302
         draft_project.refresh_from_db()
-        assert (draft_project.title, draft_project.published, draft_project.version) == ("Ed's title", True, 3)
+        assert (draft_project.title, draft_project.publication_state, draft_project.version) == (
+            "Ed's title", "in_review", 3
+        )  # fmt: skip
         assert [str(h.history_user) for h in draft_project.history.order_by("history_date")][-2:] == ["eve", "ed"]
 
     def test_a_bulk_action_after_an_edit_keeps_the_edit(self, editor_client, other_editor_client, draft_project):
@@ -201,9 +206,8 @@ def test_a_bulk_action_during_an_edit_in_progress_does_not_lose_either_change(ed
 
     def bulk():
         try:
-            outcome["count"] = services.project_publish(
-                projects=Project.objects.filter(pk=draft_project.pk), user=other_editor
-            )
+            done, _refused = review.take_steps(review.SUBMIT, Project.objects.filter(pk=draft_project.pk), other_editor)
+            outcome["count"] = len(done)
         except OperationalError as exc:
             outcome["error"] = str(exc)
         finally:
@@ -225,13 +229,21 @@ def test_a_bulk_action_during_an_edit_in_progress_does_not_lose_either_change(ed
     if connection.vendor == "postgresql":
         assert waited, "the bulk action must wait for the row the edit holds"
         assert outcome == {"count": 1}
-        assert (draft_project.title, draft_project.published, draft_project.version) == ("Edited title", True, 3)
-        assert [(h.title, h.published) for h in history[-2:]] == [("Edited title", False), ("Edited title", True)]
+        assert (draft_project.title, draft_project.publication_state, draft_project.version) == (
+            "Edited title", "in_review", 3
+        )  # fmt: skip
+        assert [(h.title, h.publication_state) for h in history[-2:]] == [
+            ("Edited title", "draft"), ("Edited title", "in_review")
+        ]  # fmt: skip
         assert [h.history_user for h in history[-2:]] == [editor, other_editor]
     else:
         assert not waited and "locked" in outcome["error"]
-        assert (draft_project.title, draft_project.published, draft_project.version) == ("Edited title", False, 2)
-        assert [(h.title, h.published) for h in history[-2:]] == [("Secret draft plan", False), ("Edited title", False)]
+        assert (draft_project.title, draft_project.publication_state, draft_project.version) == (
+            "Edited title", "draft", 2
+        )  # fmt: skip
+        assert [(h.title, h.publication_state) for h in history[-2:]] == [
+            ("Secret draft plan", "draft"), ("Edited title", "draft")
+        ]  # fmt: skip
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
+from tests.conftest import TEST_REASON
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,7 @@ def _opened(client, obj):
         _fields(formset.management_form, data)
         for form in formset.forms:
             _fields(form, data)
+    data["change_reason"] = TEST_REASON  # the record is published: the editor says why
     return data
 
 

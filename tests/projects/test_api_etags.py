@@ -10,6 +10,7 @@ from core.cache.responses import body_etag
 from core.cache.version import bump_now
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
+from tests.conftest import with_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +19,7 @@ def _client(user=None):
     client = APIClient()
     if user is not None:
         client.force_authenticate(user)
+        with_reason(client)
     return client
 
 

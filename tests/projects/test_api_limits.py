@@ -14,13 +14,14 @@ from core.api.parsers import MAX_JSON_DEPTH
 from core.api.serializers import MAX_LIST_VALUES
 from core.filtersets import MAX_FILTER_VALUES, MAX_SEARCH_TERMS
 from projects.models import Field, Project
+from tests.conftest import with_reason
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def token_client(editor):
-    client = APIClient()
+    client = with_reason(APIClient())
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
     return client
 

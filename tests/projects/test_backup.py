@@ -50,7 +50,7 @@ def _empty_database():
     call_command("flush", interactive=False, verbosity=0)
     from django.contrib.auth.models import Group
 
-    assert set(Group.objects.values_list("name", flat=True)) == {"Editors", "Viewers"}
+    assert set(Group.objects.values_list("name", flat=True)) == {"Editors", "Reviewers", "Viewers"}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Project
+from tests.conftest import withdraw_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +23,8 @@ def _restore(client, model, record):
 
 def _delete(client, obj):
     meta = obj._meta
+    if getattr(obj, "published", False):
+        withdraw_in_admin(client, obj)
     response = client.post(reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[obj.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not type(obj).objects.filter(pk=obj.pk).exists()

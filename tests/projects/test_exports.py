@@ -180,23 +180,20 @@ class TestTheAdmin:
         assert published.value is True
 
     def test_a_boolean_that_is_not_one_is_refused_naming_the_column(self, editor_client, hostile):
-        content = (
-            "slug,title,program,partners,fields,start_year,published\n"
-            f"new-one,New,{hostile.program.slug},vietnam,ha-dr,2016,yes\n"
-        )
+        content = "slug,name,kind,country,region,asean_member\nnew-one,New,country,VN,southeast_asia,yes\n"
         upload = io.BytesIO(content.encode())
         upload.name = "new.csv"
-        before = Project.objects.count()
+        before = Partner.objects.count()
         preview = editor_client.post(
-            reverse("admin:projects_project_import"), {"import_file": upload, "format": "0", "resource": 0}
+            reverse("admin:partners_partner_import"), {"import_file": upload, "format": "0", "resource": 0}
         )
         page = preview.content.decode()
-        assert "Enter true or false" in page and "published" in page
-        assert Project.objects.count() == before
+        assert "Enter true or false" in page and "asean_member" in page
+        assert Partner.objects.count() == before
 
 
 def test_names_columns_align_with_codes(client, project, partner):
-    other = Partner.objects.create(name="Army; Navy", slug="army-navy", country="VN", published=True)
+    other = Partner.objects.create(name="Army; Navy", slug="army-navy", country="VN", publication_state="published")
     project.partners.add(other)
     row = _rows(client.get("/api/v1/projects/?format=csv"))[0]
     codes = row["partners"].split(",")

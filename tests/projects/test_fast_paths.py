@@ -33,6 +33,7 @@ from core.cache.version import bump_now
 from partners.models import Partner
 from projects.api.serializers import ProjectSerializer
 from projects.models import Activity, Citation, Project, Source
+from tests.conftest import with_reason
 from tests.projects.test_admin import _confirm, _import, _project_post, _url
 from tests.services import REDIS_URL
 
@@ -71,7 +72,8 @@ def _rich(world, source):
     )
     Citation.objects.create(source=source, section="Table 2", excerpt="second", project=vn_medicine)
     draft = Project.objects.create(
-        slug="draft-undated", title="Undated draft", program=vn_medicine.program, start_year=None, published=False,
+        slug="draft-undated", title="Undated draft", program=vn_medicine.program, start_year=None,
+        publication_state="draft",
         cooperating_countries=["US", "GB"], description="Ünïcode — 日本語",
     )  # fmt: skip
     draft.partners.set(Partner.objects.filter(slug__in=["png", "vietnam"]))
@@ -126,7 +128,9 @@ class TestOneRepresentation:
 
     def test_a_draft_partner_is_shown_only_to_those_who_may_see_drafts(self, world, viewer):
         world["png_band"].partners.add(
-            Partner.objects.create(slug="draft-partner", name="A draft partner", country="JP", published=False)
+            Partner.objects.create(
+                slug="draft-partner", name="A draft partner", country="JP", publication_state="draft"
+            )
         )
         anonymous, staff = APIClient(), APIClient()
         staff.force_authenticate(viewer)
@@ -141,7 +145,7 @@ class TestOneRepresentation:
             assert next(r for r in rows if r["slug"] == "png-band")["partners"] == ",".join(expected)
 
     def test_a_write_answers_with_the_representation_a_read_gives(self, world, editor):
-        writer = APIClient()
+        writer = with_reason(APIClient())
         writer.force_authenticate(editor)
         changed = writer.patch("/api/v1/projects/balikatan/", {"description": "Changed"}, format="json")
         assert changed.status_code == 200, changed.content
@@ -246,7 +250,11 @@ class TestQueryCounts:
     def _projects(self, program, partner, field, n):
         for i in range(n):
             project = Project.objects.create(
-                slug=f"q{n}-{i}", title=f"Q {n} {i}", program=program, start_year=2010 + i % 5, published=True
+                slug=f"q{n}-{i}",
+                title=f"Q {n} {i}",
+                program=program,
+                start_year=2010 + i % 5,
+                publication_state="published",
             )
             project.partners.add(partner)
             project.fields.add(field)
@@ -311,7 +319,7 @@ class TestCursorPaging:
         program = world["balikatan"].program
         for i, start in enumerate([None, 2014, 2014, None, 2030]):
             Project.objects.create(
-                slug=f"extra-{i}", title="Same title", program=program, start_year=start, published=True
+                slug=f"extra-{i}", title="Same title", program=program, start_year=start, publication_state="published"
             )
         client = APIClient()
         expected = sorted(
@@ -365,9 +373,10 @@ def _warm(client, **params):
 
 @pytest.mark.django_db(transaction=True)  # real commits: the version is bumped then
 class TestNoStaleReadAfterAWrite:
-    def test_api_writes(self, cached, world, editor):
-        anonymous, writer = APIClient(), APIClient()
+    def test_api_writes(self, cached, world, editor, reviewer):
+        anonymous, writer, approver = APIClient(), with_reason(APIClient()), APIClient()
         writer.force_authenticate(editor)
+        approver.force_authenticate(reviewer)
         assert _warm(anonymous)["balikatan"]["description"] == ""
         detail = anonymous.get("/api/v1/projects/balikatan/").json()
         response = writer.patch("/api/v1/projects/balikatan/", {"description": "Changed"}, format="json")
@@ -379,11 +388,15 @@ class TestNoStaleReadAfterAWrite:
         payload = {"slug": "new-one", "title": "New", "program": "vientiane-vision", "partners": ["png"],
                    "start_year": 2020, "published": True}  # fmt: skip
         assert writer.post("/api/v1/projects/", payload, format="json").status_code == 201
+        assert "new-one" not in _anonymous_list(anonymous)  # a draft until a reviewer approves it
+        assert writer.post("/api/v1/projects/new-one/submit/").status_code == 200
+        assert approver.post("/api/v1/projects/new-one/approve/").status_code == 200
         assert "new-one" in _anonymous_list(anonymous)
 
         _warm(anonymous)
-        assert writer.delete("/api/v1/projects/new-one/").status_code == 204
+        assert writer.post("/api/v1/projects/new-one/withdraw/").status_code == 200
         assert "new-one" not in _anonymous_list(anonymous)
+        assert writer.delete("/api/v1/projects/new-one/").status_code == 204
 
         _warm(anonymous)
         response = writer.patch("/api/v1/partners/png/", {"name": "Papua New Guinea (PNGDF)"}, format="json")
@@ -409,20 +422,30 @@ class TestNoStaleReadAfterAWrite:
         header = (
             "slug,title,program,partners,fields,start_year,end_year,status,cooperating_countries,description,published"
         )
-        row = "imported,Imported project,vientiane-vision,png,ha-dr,2019,2020,completed,,Text,1"
+        row = "balikatan,Balikatan exercise,vientiane-vision,png,ha-dr,2017,,ongoing,,Text,1"
         preview = _import(editor_client, Project, f"{header}\n{row}\n")
         assert preview.status_code == 200
-        assert "imported" not in _warm(anonymous)  # a preview writes nothing, and the cache still serves
+        assert _warm(anonymous)["balikatan"]["title"] == "Balikatan"  # a preview writes nothing; the cache serves
         _confirm(editor_client, Project, preview)
-        assert _anonymous_list(anonymous)["imported"]["partners"][0]["slug"] == "png"
+        assert _anonymous_list(anonymous)["balikatan"]["partners"][0]["slug"] == "png"
+        assert _anonymous_list(anonymous)["balikatan"]["title"] == "Balikatan exercise"
 
-    def test_the_admin_bulk_actions(self, cached, world, editor_client):
+    def test_the_admin_bulk_actions(self, cached, world, editor_client, reviewer):
+        from django.test import Client
+
         anonymous = APIClient()
         _warm(anonymous)
         project = world["png_band"]
-        editor_client.post(_url(Project, "changelist"), {"action": "unpublish", "_selected_action": [project.pk]})
+        withdraw = {"action": "withdraw_selected", "_selected_action": [project.pk], "review_confirmed": "yes",
+                    "review_text": "Recalled"}  # fmt: skip
+        editor_client.post(_url(Project, "changelist"), withdraw)
         assert "png-band" not in _anonymous_list(anonymous)
-        editor_client.post(_url(Project, "changelist"), {"action": "publish", "_selected_action": [project.pk]})
+        editor_client.post(
+            _url(Project, "changelist"), {"action": "submit_for_review", "_selected_action": [project.pk]}
+        )
+        reviewing = Client()
+        reviewing.force_login(reviewer)
+        reviewing.post(_url(Project, "changelist"), {"action": "approve_selected", "_selected_action": [project.pk]})
         assert "png-band" in _warm(anonymous)
         editor_client.post(
             _url(Project, "changelist"), {"action": "set_status_suspended", "_selected_action": [project.pk]}
@@ -473,7 +496,7 @@ class TestETags:
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/api/v1/projects/", HTTP_IF_NONE_MATCH=etag).status_code == 304
         assert len(queries) == 0
-        writer = APIClient()
+        writer = with_reason(APIClient())
         writer.force_authenticate(editor)
         writer.patch("/api/v1/projects/balikatan/", {"description": "New"}, format="json")
         changed = client.get("/api/v1/projects/", HTTP_IF_NONE_MATCH=etag)

@@ -101,7 +101,7 @@ class TestProjectFilters:
 
         hidden = Partner.objects.create(
             slug="osprey", name="Osprey Flotilla", name_ja="オスプレイ艦隊", country="PH", region="southeast_asia",
-            published=False,
+            publication_state="draft",
         )  # fmt: skip
         world["png_band"].partners.add(hidden)
 
@@ -117,10 +117,10 @@ class TestProjectFilters:
             assert found(query, viewer) == ["png-band"], query
         assert found("band", AnonymousUser()) == ["png-band"]  # the project itself is still found
         # Published, the partner's names are everyone's; withdrawn, no one's but staff.
-        hidden.published = True
+        hidden.publication_state = "published"
         hidden.save()
         assert found("Osprey", AnonymousUser()) == ["png-band"]
-        hidden.published = False
+        hidden.publication_state = "draft"
         hidden.save()
         assert found("Osprey", AnonymousUser()) == []
         assert found("Osprey", viewer) == ["png-band"]
@@ -158,7 +158,9 @@ class TestProjectFilters:
     def test_a_draft_partner_cannot_be_probed_by_the_public(self, world, rf):
         from django.contrib.auth.models import AnonymousUser
 
-        Partner.objects.create(name="Hidden", slug="hidden", country="JP", region="east_asia", published=False)
+        Partner.objects.create(
+            name="Hidden", slug="hidden", country="JP", region="east_asia", publication_state="draft"
+        )
         request = rf.get("/")
         request.user = AnonymousUser()
         fs = ProjectFilterSet({"partner": "hidden"}, Project.objects.all(), request=request)

@@ -85,9 +85,11 @@ def test_it_reads_creates_and_updates_with_if_match(tracker_client, api, program
     assert made.headers["Location"].endswith("/api/v1/projects/delta/") and made.headers["ETag"]
 
     changed = update.sync_detailed(
-        "alpha", client=api, body=models.PatchedProjectRequest(title="Alpha 2"), if_match=etag
+        "alpha", client=api, body=models.PatchedProjectRequest(title="Alpha 2", change_reason="Renamed"), if_match=etag
     )
     assert changed.status_code == 200 and changed.parsed.title == "Alpha 2"
-    stale = update.sync_detailed("alpha", client=api, body=models.PatchedProjectRequest(title="Alpha 3"), if_match=etag)
+    stale = update.sync_detailed(
+        "alpha", client=api, body=models.PatchedProjectRequest(title="Alpha 3", change_reason="Renamed"), if_match=etag
+    )
     assert stale.status_code == 412
     assert Project.objects.get(slug="alpha").title == "Alpha 2"

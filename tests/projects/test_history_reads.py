@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from partners.models import Partner
 from projects.models import Project, ProjectPartner
+from tests.conftest import with_reason, withdraw_in_admin
 from tests.projects.test_admin import partner_rows
 from tests.projects.test_admin_versions import _opened, _save
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _api(user):
-    client = APIClient()
+    client = with_reason(APIClient())
     client.force_authenticate(user)
     return client
 
@@ -100,6 +101,7 @@ class TestTheHistoryPage:
 
 
 def test_the_delete_confirmation_names_the_links(editor_client, project):
+    withdraw_in_admin(editor_client, project)  # a published record is withdrawn before it is deleted
     page = editor_client.get(reverse("admin:projects_project_delete", args=[project.pk])).content.decode()
     assert "object (" not in page
     assert "HA/DR for Vietnam – Vietnam" in page and "HA/DR for Vietnam – HA/DR" in page

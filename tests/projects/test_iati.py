@@ -196,7 +196,12 @@ def test_an_ongoing_project_has_an_actual_start_a_dac_sector_and_its_co_operatin
 def test_planned_and_not_yet_reached_dates_are_planned(world):
     program, partner = Program.objects.first(), Partner.objects.get(slug="vietnam")
     planned = Project.objects.create(
-        slug="future-plan", title="Future plan", program=program, start_year=2030, end_year=2032, published=True
+        slug="future-plan",
+        title="Future plan",
+        program=program,
+        start_year=2030,
+        end_year=2032,
+        publication_state="published",
     )
     planned.partners.add(partner)
     StatusReport.objects.create(project=planned, status="planned", year=2015, month=5)
@@ -230,7 +235,9 @@ def test_each_status_maps_to_the_iati_activity_status_codelist(anonymous_client,
 
 
 def test_a_project_without_any_year_is_left_out_and_named(anonymous_client, world):
-    undated = Project.objects.create(slug="undated", title="Undated", program=Program.objects.first(), published=True)
+    undated = Project.objects.create(
+        slug="undated", title="Undated", program=Program.objects.first(), publication_state="published"
+    )
     undated.partners.add(Partner.objects.get(slug="vietnam"))
     StatusReport.objects.create(project=undated, status="ongoing", year=2015)
     document = fetch(anonymous_client)
@@ -346,7 +353,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_projects(anonymous_cli
     partners, fields = list(Partner.objects.all()), list(Field.objects.all())
     for n in range(30):
         project = Project.objects.create(
-            slug=f"extra-{n}", title=f"Extra {n}", program=program, start_year=2014, published=True
+            slug=f"extra-{n}", title=f"Extra {n}", program=program, start_year=2014, publication_state="published"
         )
         project.partners.set(partners)
         project.fields.set(fields)

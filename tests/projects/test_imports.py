@@ -24,7 +24,7 @@ from core.resources import IMPORT_MAX_ROWS
 from partners.models import Partner
 from projects.models import Activity, Citation, Field, Program, Project, Source
 from projects.search import project_search_document
-from tests.conftest import make_project
+from tests.conftest import TEST_REASON, make_project
 from tests.fuzz.snapshot import changed_tables, db_snapshot
 from tests.projects.test_fast_paths import _redis_cache
 from tests.projects.test_interrupted_writes import FailOnSecond
@@ -64,7 +64,8 @@ def _xlsx(rows, header=HEADER):
 def _preview(client, content, fmt=CSV_FORMAT, model=Project):
     upload = io.BytesIO(content)
     upload.name = "file.xlsx" if fmt == XLSX_FORMAT else "file.csv"
-    return client.post(_url(model, "import"), {"import_file": upload, "format": fmt, "resource": 0})
+    data = {"import_file": upload, "format": fmt, "resource": 0, "change_reason": TEST_REASON}
+    return client.post(_url(model, "import"), data)
 
 
 def _confirm(client, preview, model=Project):
@@ -439,7 +440,7 @@ def awkward(program, source):
     spaces, line breaks, Japanese, long text, empty optional fields, slugs of digits."""
     numeric = Partner.objects.create(
         name="=HYPERLINK(“x”)", name_ja="ベトナム  ", slug="2015", country="VN", region="southeast_asia",
-        description="=1+1\r\n" + "長い説明。" * 3000, published=False,
+        description="=1+1\r\n" + "長い説明。" * 3000, publication_state="draft",
     )  # fmt: skip
     child = Partner.objects.create(
         name="-Navy", slug="0012", kind="service", country="VN", region="southeast_asia", parent=numeric

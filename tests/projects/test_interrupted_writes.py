@@ -123,15 +123,15 @@ def test_a_project_saved_with_its_citations_is_not_half_written(editor_client, p
 
 def test_a_bulk_action_is_not_half_applied(editor_client, program, partner):
     drafts = [Project.objects.create(title=f"Draft {i}", slug=f"draft-{i}", program=program) for i in range(3)]
-    post = {"action": "publish", "_selected_action": [p.pk for p in drafts]}
+    post = {"action": "submit_for_review", "_selected_action": [p.pk for p in drafts]}
     _interrupted(
         editor_client,
         'UPDATE "projects_project"',
         lambda: editor_client.post(reverse("admin:projects_project_changelist"), post),
     )
-    assert not Project.objects.filter(published=True).exists()
+    assert not Project.objects.filter(publication_state="in_review").exists()
     editor_client.post(reverse("admin:projects_project_changelist"), post)
-    assert Project.objects.filter(published=True).count() == 3
+    assert Project.objects.filter(publication_state="in_review").count() == 3
 
 
 def test_an_import_is_not_half_written(editor_client, program, partner):

@@ -86,7 +86,7 @@ class TestSearchDocument:
         assert project.search_document == "HA/DR for Vietnam Disaster relief training Vietnam HA/DR"
 
     def test_unpublishing_a_partner_takes_its_name_out(self, project, partner):
-        partner.published = False
+        partner.publication_state = "draft"
         partner.save()
         project.refresh_from_db()
         assert project.search_document == "HA/DR for Vietnam HA/DR"

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from partners.models import Partner
 from projects.models import COUNTED_ROLES, PartnerRole, ProjectPartner
-from tests.conftest import make_project
+from tests.conftest import make_project, with_reason
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _slugs(response):
 
 
 def _token_client(editor):
-    client = APIClient()
+    client = with_reason(APIClient())
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
     return client
 

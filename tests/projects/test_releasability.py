@@ -94,7 +94,9 @@ class TestNeverWiderThanItsParent:
         assert response.status_code == 400
         assert "atlantis" in str(_errors(response)["releasable_to"])
 
-    def test_releasable_to_is_written_and_read_as_slugs_and_cleared_when_public(self, api, project, thailand):
+    def test_releasable_to_is_written_and_read_as_slugs_and_cleared_when_public(self, api, draft_project, thailand):
+        # A draft: a published record is widened only through review (test_review_workflow).
+        project = draft_project
         url = f"/api/v1/projects/{project.slug}/"
         response = api.patch(
             url, {"releasability": "partners", "releasable_to": ["vietnam", "thailand"]}, format="json",
@@ -233,7 +235,8 @@ class TestHistory:
         project.refresh_from_db()
         assert project.releasability == "public"
 
-    def test_a_reason_in_the_payload_is_taken_and_other_changes_need_none(self, api, project):
+    def test_a_reason_in_the_payload_is_taken_and_other_changes_to_a_draft_need_none(self, api, draft_project):
+        project = draft_project  # a change to a published record needs a reason (test_review_workflow)
         url = f"/api/v1/projects/{project.slug}/"
         response = api.patch(url, {"title": "Renamed"}, format="json", HTTP_IF_MATCH=_etag(api, url))
         assert response.status_code == 200
@@ -251,7 +254,9 @@ class TestHistory:
         from tests.projects.test_admin import _project_post
 
         url = reverse("admin:projects_project_change", args=[project.pk])
-        response = editor_client.post(url, _project_post(project, releasability="internal"))
+        data = _project_post(project, releasability="internal")
+        del data["change_reason"]
+        response = editor_client.post(url, data)
         assert response.status_code == 200
         assert "change_reason" in response.context["adminform"].form.errors
         project.refresh_from_db()
@@ -279,7 +284,7 @@ class TestSpreadsheets:
         row = dict(zip(dataset.headers, dataset[0], strict=True))
         assert (row["releasability"], row["releasable_to"]) == ("partners", "thailand")
         dataset.dict = [{**row, "releasability": "internal", "releasable_to": ""}]
-        result = ProjectResource().import_data(dataset, dry_run=False)
+        result = ProjectResource().import_data(dataset, dry_run=False, change_reason="Not to be shared")
         assert not result.has_errors() and not result.has_validation_errors()
         project.refresh_from_db()
         assert (project.releasability, project.releasable_to) == ("internal", [])
@@ -334,8 +339,8 @@ class TestImportsSayWhy:
         latest = project.history.order_by("-history_date", "-history_id").first()
         assert latest.history_change_reason == "Withdrawn from the public pages"
 
-    def test_an_unchanged_releasability_needs_no_reason(self, editor_client, project):
-        row = [project.slug, "Renamed", "capacity-building", "vietnam", 2013, "public", ""]
+    def test_an_unchanged_releasability_of_a_draft_needs_no_reason(self, editor_client, draft_project):
+        row = [draft_project.slug, "Renamed", "capacity-building", "vietnam", 2021, "public", ""]
         response = self._upload(editor_client, [row])
         assert response.context.get("confirm_form") is not None, response.context["form"].errors
 

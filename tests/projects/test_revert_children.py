@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from partners.models import Partner
 from projects.models import Activity, Citation, Project
+from tests.conftest import TEST_REASON
 from tests.projects.test_admin_versions import _fields, _opened, _save
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,7 @@ def _revert(client, record, entry):
     assert response.status_code == 200
     data = {}
     _fields(response.context["adminform"].form, data)
+    data["change_reason"] = TEST_REASON  # a published record's revert says why
     return response, client.post(url, data)
 
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from projects.models import Project, StatusReport
+from tests.conftest import with_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +16,7 @@ def _api(user=None):
     client = APIClient()
     if user is not None:
         client.force_authenticate(user)
+        with_reason(client)
     return client
 
 
@@ -162,7 +164,7 @@ class TestTheBackOffice:
 
     def test_staff_find_statuses_that_may_be_out_of_date(self, editor_client, project, program, partner):
         stale = Project.objects.create(title="Still ongoing?", slug="stale", program=program, start_year=2012,
-                                       end_year=2014, published=True)  # fmt: skip
+                                       end_year=2014, publication_state="published")  # fmt: skip
         stale.partners.add(partner)
         StatusReport.objects.create(project=stale, status="ongoing", year=2013)
         response = editor_client.get(reverse("admin:projects_project_changelist") + "?status_out_of_date=yes")

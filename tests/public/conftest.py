@@ -32,7 +32,7 @@ def site(db):
         country="KH",
         region="southeast_asia",
         asean_member=True,
-        published=False,
+        publication_state="draft",
     )
     hadr = Field.objects.create(name="HA/DR", name_ja="人道支援・災害救援", slug="ha-dr")
     medicine = Field.objects.create(name="Underwater medicine", name_ja="潜水医学", slug="underwater-medicine")

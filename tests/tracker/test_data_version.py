@@ -99,7 +99,7 @@ def _write_here(project, program, title):
     """A write through this process: a changed title and a new project (count + 1)."""
     project.title = title
     project.save()
-    Project.objects.create(slug="later", title="Later", program=program, start_year=2020, published=True)
+    Project.objects.create(slug="later", title="Later", program=program, start_year=2020, publication_state="published")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -194,7 +194,9 @@ class TestTheNumbers:
         before = int(raw.get(_version_key(prefix)))
         with CaptureQueriesContext(connection) as queries, transaction.atomic():
             for i in range(3):
-                created = Project.objects.create(slug=f"p{i}", title=f"P {i}", program=program, published=True)
+                created = Project.objects.create(
+                    slug=f"p{i}", title=f"P {i}", program=program, publication_state="published"
+                )
                 created.partners.add(partner)
         taken = [q["sql"] for q in queries.captured_queries if COUNTER in q["sql"]]
         assert len(taken) == 1, taken
@@ -207,7 +209,7 @@ class TestTheNumbers:
         before = int(raw.get(_version_key(prefix)))
         with transaction.atomic():
             with pytest.raises(RuntimeError), transaction.atomic():
-                Project.objects.create(slug="undone", title="Undone", program=program, published=True)
+                Project.objects.create(slug="undone", title="Undone", program=program, publication_state="published")
                 raise RuntimeError("rolled back")
             project.title = "Kept"
             project.save()

@@ -39,6 +39,8 @@ def test_the_api_still_answers_when_the_cache_is_unreachable(client, settings, e
     assert response.status_code == 200
     assert [p["slug"] for p in response.json()["results"]] == ["laos"]
     client.force_login(editor)
-    response = client.patch("/api/v1/partners/laos/", {"name": "Lao PDR"}, content_type="application/json")
+    response = client.patch(
+        "/api/v1/partners/laos/", {"name": "Lao PDR"}, content_type="application/json", HTTP_X_CHANGE_REASON="Renamed"
+    )
     assert response.status_code == 200, response.content
     assert client.get("/api/v1/partners/laos/").json()["name"] == "Lao PDR"

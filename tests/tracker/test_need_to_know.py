@@ -1,9 +1,10 @@
 """Need-to-know, proved on every surface: a generated leak matrix.
 
 A world of records of every releasability (public, releasable to partner A, to partner
-B, internal) and publication state (published, draft), of every kind that carries one
-(partner, project, activity, status report, citation), beside a public control. Each
-audience (anonymous, the liaison officers of A and of B, a viewer, an editor) walks every
+B, internal) and publication state (published, draft, in review), of every kind that
+carries one (partner, project, activity, status report, citation), beside a public
+control. Each audience (anonymous, the liaison officers of A and of B, a viewer, an
+editor, a reviewer) walks every
 public page and every API endpoint, found from the URL resolver, in English and
 Japanese, with the real slugs and ids of every record, searches naming each record,
 filters, CSV, IATI, the sitemap and error pages. What an audience may see is worked out
@@ -32,8 +33,9 @@ pytestmark = pytest.mark.django_db
 PUBLIC, PARTNERS, INTERNAL = Releasability.PUBLIC, Releasability.PARTNERS, Releasability.INTERNAL
 # The ways a record may be released: (releasability, the partners it names).
 RELEASES = {"pub": (PUBLIC, ()), "relA": (PARTNERS, ("A",)), "relB": (PARTNERS, ("B",)), "int": (INTERNAL, ())}
-AUDIENCES = ("anonymous", "liaison_a", "liaison_b", "viewer", "editor")
-STAFF = {"viewer", "editor"}
+AUDIENCES = ("anonymous", "liaison_a", "liaison_b", "viewer", "editor", "reviewer")
+STAFF = {"viewer", "editor", "reviewer"}
+STATES = ("published", "draft", "in_review")
 STAFF_NOTE = "Quokkanote staff only remark"
 
 
@@ -46,7 +48,7 @@ class Record:
     slug: str
     pk: int
     release: str  # a key of RELEASES
-    published: bool
+    state: str  # a publication state (its parent's, for a part)
     parent: "Record | None" = None
 
     def pages(self):
@@ -85,7 +87,7 @@ def may_see(audience, record, *, on_site) -> bool:
     while record is not None:
         chain.append(record)
         record = record.parent
-    return all(r.published and _released(r, reader) for r in chain)
+    return all(r.state == "published" and _released(r, reader) for r in chain)
 
 
 # Eight-digit ids, which no timestamp in a body can hold.
@@ -106,30 +108,31 @@ def _world(source):
 
     control = Project.objects.create(
         title="Open seminars for Alphaland", slug="open-seminars", program=program, start_year=2013, end_year=2016,
-        published=True, description="Public control project", staff_note=STAFF_NOTE,
+        publication_state="published", description="Public control project", staff_note=STAFF_NOTE,
     )  # fmt: skip
     control.partners.set([alpha, bravo])
     control.fields.set([field])
     StatusReport.objects.create(project=control, status="ongoing", year=2014)
     Citation.objects.create(source=source, section="Table", excerpt="Open seminar passage", project=control)
-    parent = Record("project", "Opencontrol", "open-seminars", control.pk, "pub", True)
+    parent = Record("project", "Opencontrol", "open-seminars", control.pk, "pub", "published")
 
     words = iter(
         "Wombat Narwhal Axolotl Pangolin Tapir Okapi Gharial Saola Fossa Dhole Kinkajou Margay Numbat Quoll "  # noqa: SIM905
-        "Binturong Caracal Jerboa Tarsier Zorilla Bongo Serval Vaquita".split()
+        "Binturong Caracal Jerboa Tarsier Zorilla Bongo Serval Vaquita Olingo Babirusa Quetzal Hoatzin".split()
     )
-    for key, published in itertools.product(RELEASES, (True, False)):
-        if key == "pub" and published:
+    for key, state in itertools.product(RELEASES, STATES):
+        if key == "pub" and state == "published":
             continue  # the control
         word = next(words)
         pk = next(_ids)
         project = Project.objects.create(
             pk=pk, title=f"{word} cooperation", slug=f"{word.lower()}-cooperation", program=program,
-            start_year=2015, end_year=2017, published=published, description=f"{word} description", **release(key),
+            start_year=2015, end_year=2017, publication_state=state, description=f"{word} description",
+            **release(key),
         )  # fmt: skip
         project.partners.set([alpha])
         project.fields.set([field])
-        records.append(Record("project", word, project.slug, pk, key, published))
+        records.append(Record("project", word, project.slug, pk, key, state))
     for key in ("relA", "relB", "int"):
         word = next(words)
         pk = next(_ids)
@@ -137,16 +140,16 @@ def _world(source):
             pk=pk, project=control, title=f"{word} workshop", slug=f"{word.lower()}-workshop", kind="seminar",
             year=2014, location=f"{word} base", **release(key),
         )  # fmt: skip
-        records.append(Record("activity", word, f"{word.lower()}-workshop", pk, key, True, parent))
+        records.append(Record("activity", word, f"{word.lower()}-workshop", pk, key, "published", parent))
         pk = next(_ids)  # a report has no text of its own the public would see: its id is its token
         StatusReport.objects.create(pk=pk, project=control, status="suspended", year=2016, **release(key))
-        records.append(Record("status report", str(pk), "", pk, key, True, parent))
+        records.append(Record("status report", str(pk), "", pk, key, "published", parent))
         word = next(words)
         pk = next(_ids)
         Citation.objects.create(
             pk=pk, source=source, section="Table", excerpt=f"{word} passage", project=control, **release(key)
         )
-        records.append(Record("citation", word, "", pk, key, True, parent))
+        records.append(Record("citation", word, "", pk, key, "published", parent))
         word = next(words)
         pk = next(_ids)
         partner = Partner.objects.create(
@@ -154,7 +157,16 @@ def _world(source):
             region="southeast_asia", description=f"{word} unit", **release(key),
         )  # fmt: skip
         control.partners.add(partner)
-        records.append(Record("partner", word, partner.slug, pk, key, True))
+        records.append(Record("partner", word, partner.slug, pk, key, "published"))
+    for state in ("draft", "in_review"):  # public partners not yet published
+        word = next(words)
+        pk = next(_ids)
+        partner = Partner.objects.create(
+            pk=pk, name=f"{word} Command", name_ja=f"{word}司令部", slug=f"{word.lower()}-command", country="PH",
+            region="southeast_asia", description=f"{word} unit", publication_state=state,
+        )  # fmt: skip
+        control.partners.add(partner)
+        records.append(Record("partner", word, partner.slug, pk, "pub", state))
     Project.objects.get(pk=control.pk).refresh_latest()
     return {"records": records, "control": control, "alpha": alpha, "bravo": bravo}
 
@@ -165,7 +177,7 @@ def world(source):
 
 
 @pytest.fixture
-def clients(world, viewer, editor):
+def clients(world, viewer, editor, reviewer):
     def logged_in(user):
         client = APIClient()
         client.force_login(user)
@@ -177,6 +189,7 @@ def clients(world, viewer, editor):
         "liaison_b": logged_in(make_liaison("lib", [world["bravo"]])),
         "viewer": logged_in(viewer),
         "editor": logged_in(editor),
+        "reviewer": logged_in(reviewer),
     }
 
 
@@ -338,7 +351,8 @@ def test_a_hidden_record_written_moves_no_anonymous_json_etag(world, clients, so
     ]  # fmt: skip
     before = {url: client.get(url)["ETag"] for url in urls}
     hidden = Project.objects.create(
-        title="Ocelot plan", slug="ocelot-plan", program=world["control"].program, start_year=2015, published=True,
+        title="Ocelot plan", slug="ocelot-plan", program=world["control"].program, start_year=2015,
+        publication_state="published",
         releasability=INTERNAL,
     )  # fmt: skip
     hidden.partners.set([world["alpha"]])

@@ -70,11 +70,11 @@ def published_and_drafts(source):
         country="PH",
         region="southeast_asia",
         description=SECRETS["draft partner description"],
-        published=False,
+        publication_state="draft",
     )
     published = Project.objects.create(
         title="HA/DR seminars for Vietnam", slug="hadr-vietnam", program=program, start_year=2013, end_year=2015,
-        status="completed", published=True,
+        status="completed", publication_state="published",
     )  # fmt: skip
     published.partners.set([vietnam])
     published.fields.set([field])
@@ -90,7 +90,7 @@ def published_and_drafts(source):
         program=program,
         start_year=2021,
         status="planned",
-        published=False,
+        publication_state="draft",
     )
     draft.partners.set([vietnam, hidden])
     draft.fields.set([field])

@@ -51,7 +51,7 @@ field = Field.objects.create(slug="ha-dr", name="HA/DR")
 program = Program.objects.create(slug="cba", name="Capacity building assistance")
 for i in range(3):
     project = Project.objects.create(slug=f"p{i}", title=f"Project {i}", program=program, start_year=2015 + i,
-                                     published=True)
+                                     publication_state="published")
     project.partners.add(partner)
     project.fields.add(field)
 # What only some may see: a project releasable to Vietnam's liaison officers, an internal one.
@@ -60,8 +60,8 @@ liaison.groups.add(Group.objects.get(name="Liaisons"))
 Liaison.objects.create(user=liaison, partner=partner)
 for slug, release in (("for-vietnam", {"releasability": "partners", "releasable_to": [partner.pk]}),
                       ("internal-plan", {"releasability": "internal"})):
-    project = Project.objects.create(slug=slug, title=slug, program=program, start_year=2016, published=True,
-                                     **release)
+    project = Project.objects.create(slug=slug, title=slug, program=program, start_year=2016,
+                                     publication_state="published", **release)
     project.partners.add(partner)
 print(Token.objects.create(user=user).key, Token.objects.create(user=liaison).key)
 """
