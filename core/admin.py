@@ -8,10 +8,12 @@ import re
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connections, transaction
-from django.http import HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -42,7 +44,7 @@ from core.history import (
     revert_children,
     set_links,
 )
-from core.models import CHANGE_REASON_MAX, OneHistoryEntry, PublicationState, is_liaison
+from core.models import CHANGE_REASON_MAX, OneHistoryEntry, PublicationState, is_liaison, reason_problem
 from core.resources import SpreadsheetCSV, SpreadsheetCSVForExcel, SpreadsheetXLSX
 
 logger = logging.getLogger(__name__)
@@ -165,6 +167,42 @@ class HistoryAdmin(SafeSearchAdmin, SimpleHistoryAdmin):
             form.instance.save()
         if entry is not None:
             entry.end(form.instance)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Django's delete confirmation; a record of a published one (an activity of a
+        published project) is deleted only with a reason, asked for on the page, and kept
+        in its history (core.models.reason_problem)."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or reason_problem(obj, {}, None) is None:
+            return super().delete_view(request, object_id, extra_context)
+        extra_context = {**(extra_context or {}), "asks_reason": True, "max_length": CHANGE_REASON_MAX}
+        reason = (request.POST.get("change_reason") or "").strip()
+        if request.method == "POST" and (not reason or len(reason) > CHANGE_REASON_MAX):
+            extra_context["reason_error"] = (
+                reason_problem(obj, {}, None)[1]
+                if not reason
+                else _("At most %(max)s characters.") % {"max": CHANGE_REASON_MAX}
+            )
+            extra_context["reason"] = reason
+            request.POST = QueryDict()  # shown again, with the error, and nothing deleted
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if isinstance(objs, QuerySet) and any(reason_problem(obj, {}, None) for obj in objs):
+            # The bulk action asks no reason: a part of a published record is deleted on
+            # its own page, which asks for one (delete_view).
+            perms_needed = {
+                *perms_needed,
+                str(_("parts of published records (delete each on its page, with a reason)")),
+            }
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        reason = (request.POST.get("change_reason") or "").strip()
+        if reason:
+            obj._change_reason = reason
+        super().delete_model(request, obj)
 
     def _create_formsets(self, request, obj, change):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
@@ -746,14 +784,17 @@ class ReviewAdminMixin:
         for record in waiting[:100]:
             then = review.published_version(record)
             if then is not None:
-                # As the revert form lists them: "then" is the published version, "now" the proposed.
+                # As the revert form lists them: "then" is the published version, "now" the proposed;
+                # and its parts (activities, reports, citations) added, deleted or changed since.
                 _links, changes = self._revert_changes(then, record)
+                parts = describe_children(children_as_of(self.model, record.pk, then.history_date))
             else:
-                changes = None
+                changes, parts = None, []
             items.append(
                 {
                     "record": record,
                     "changes": changes,
+                    "parts": parts,
                     "published_at": then.history_date if then is not None else None,
                     "changer": review.latest_changer(record),
                     "may_approve": review.step_problem(review.APPROVE, record, request.user) is None,

@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from projects.filtersets import ProjectFilterSet
 from projects.models import Project
 from projects.selectors import report_timeline
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, _new_page
 
 # Once per CI run: pages in a browser: what they render does not depend on the engine.
 pytestmark = [pytest.mark.browser, pytest.mark.engines("once")]
@@ -329,3 +329,56 @@ def test_screenshots_of_the_main_pages_at_desktop_and_phone_width(browser, live_
             page.screenshot(path=str(path_out), full_page=True)
             assert path_out.stat().st_size > 5000
         context.close()
+
+
+def _sign_in(page, username, password):
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
+def test_a_review_round_in_the_admin_with_its_diff_and_the_preview_banner(browser, live_server, seeded):
+    """An editor withdraws a seed project, retitles it and submits it; a reviewer sees
+    the change against the published version in the queue, previews the record on the
+    site under its banner (both languages), and approves it: it is public again."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from core import review
+
+    password = "correct-horse-battery-staple"
+    editor = get_user_model().objects.create_user("edna", password=password, is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    reviewer = type(editor).objects.create_user("rhea", password=password, is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="Reviewers"))
+    project = Project.objects.filter(publication_state="published").order_by("pk").first()
+    old_title = project.title
+    review.take_step(review.WITHDRAW, project, editor, "Retitling")
+    stored = Project.objects.get(pk=project.pk)
+    stored.title, stored._history_user = f"{old_title} (revised)", editor
+    stored.save()
+    review.take_step(review.SUBMIT, stored, editor)
+
+    _context, anonymous = _new_page(browser, DESKTOP, base_url=live_server.url)
+    assert anonymous.goto(f"/projects/{project.slug}/").status == 404
+
+    _context, page = _new_page(browser, DESKTOP, base_url=live_server.url)
+    _sign_in(page, "rhea", password)
+    page.goto("/admin/projects/project/")
+    page.get_by_role("link", name=re.compile(r"Review queue \(1 waiting\)")).click()
+    item = page.locator(f"#review-{project.pk}")
+    assert item.locator("del").first.inner_text() == old_title
+    assert item.locator("ins").first.inner_text() == f"{old_title} (revised)"
+    for path, banner in ((f"/projects/{project.slug}/", "In review"), (f"/ja/projects/{project.slug}/", "レビュー中")):
+        signed_in = page.context.storage_state()
+        _context, preview = _new_page(browser, DESKTOP, base_url=live_server.url, storage_state=signed_in)
+        preview.goto(path)
+        assert banner in preview.locator("body").inner_text()
+    item.get_by_role("button", name="Approve and publish").click()
+    page.wait_for_load_state()
+    assert "Nothing is waiting for review" in page.locator("#content-main").inner_text()
+    anonymous.goto(f"/projects/{project.slug}/")
+    assert f"{old_title} (revised)" in anonymous.locator("h1").inner_text()
+    assert page.console.csp_violations() == []

@@ -358,6 +358,9 @@ def test_the_review_queue_shows_the_diff_against_the_published_version(editor, r
     stored = Project.objects.get(pk=project.pk)
     stored.title, stored._history_user = "HA/DR for Viet Nam", editor
     stored.save()
+    added = Activity(project=stored, title="Added workshop", kind="workshop", year=2015)
+    added._history_user = editor
+    added.save()
     review.take_step(review.SUBMIT, stored, editor)
     client = Client()
     client.force_login(reviewer)
@@ -366,6 +369,7 @@ def test_the_review_queue_shows_the_diff_against_the_published_version(editor, r
     text = queue.content.decode()
     assert "<del>HA/DR for Vietnam</del>" in text and "<ins>HA/DR for Viet Nam</ins>" in text
     assert "Latest change by ed" in text
+    assert f"Added since it was published: {added}" in text
     stale = client.post("/admin/projects/project/review/", {"pk": project.pk, "version": 1, "step": "approve"})
     assert stale.status_code == 302 and _state(project.slug) == IN_REVIEW
     version = Project.objects.get(pk=project.pk).version
@@ -421,3 +425,21 @@ def test_partners_follow_the_same_workflow(editor, reviewer):
     assert client.post("/api/v1/partners/timor/submit/", {}, format="json").status_code == 200
     assert _api(reviewer).post("/api/v1/partners/timor/approve/", {}, format="json").status_code == 200
     assert _api().get("/api/v1/partners/timor/").json()["publication_state"] == "published"
+
+
+def test_the_admin_deletes_a_part_of_a_published_record_only_with_a_reason(editor_client, project):
+    activity = project.activities.get()
+    url = f"/admin/projects/activity/{activity.pk}/delete/"
+    page = editor_client.get(url)
+    assert page.status_code == 200 and 'name="change_reason"' in page.content.decode()
+    refused = editor_client.post(url, {"post": "yes"})
+    assert refused.status_code == 200 and "This record is published" in refused.content.decode()
+    assert Activity.objects.filter(pk=activity.pk).exists()
+    assert editor_client.post(url, {"post": "yes", "change_reason": "Entered twice"}).status_code == 302
+    assert Activity.history.filter(id=activity.pk, history_type="-").get().history_change_reason == "Entered twice"
+    # The list's bulk delete asks no reason, so it deletes no part of a published record.
+    other = Activity.objects.create(project=project, title="Another seminar", kind="seminar", year=2014)
+    bulk = editor_client.post(
+        "/admin/projects/activity/", {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"}
+    )
+    assert bulk.status_code == 403 and Activity.objects.filter(pk=other.pk).exists()
