@@ -1,4 +1,4 @@
-"""Drafts reach nobody who may not see them: an anonymous visitor walks every public URL
+"""Drafts (and records in review) reach nobody who may not see them: an anonymous visitor walks every public URL
 and every API endpoint, found from the URL resolver (so pages added later are walked
 too), in English and Japanese, with the real slugs and ids of published and draft
 records, searches and filters naming the drafts, CSV, IATI, the sitemap and 404 pages,
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 # digits, which no timestamp in a body can hold (six-digit ids matched the microseconds
 # of a response's own datetime, .987654, once in a CI run).
 DRAFT_PROJECT_ID, DRAFT_ACTIVITY_ID, DRAFT_CITATION_ID, DRAFT_PARTNER_ID = 98765401, 98765402, 98765403, 98765404
+REVIEW_PROJECT_ID = 98765405
 
 # What a draft must never show: every text of the draft records, and their ids.
 SECRETS = {
@@ -35,6 +36,10 @@ SECRETS = {
     "draft partner slug": "osprey-reserve-flotilla",
     "draft partner id": str(DRAFT_PARTNER_ID),
     "draft partner description": "Partner not yet announced",
+    "review project title": "Harrier Awaiting Approval",
+    "review project slug": "harrier-awaiting-approval",
+    "review project id": str(REVIEW_PROJECT_ID),
+    "review project description": "Submitted Lapwing programme",
 }
 
 # Searches and filters that name the drafts by a word of their titles (not the whole
@@ -43,6 +48,10 @@ PROBES = [
     {"q": "Kestrel"},
     {"q": "Nightjar"},
     {"q": "Osprey"},
+    {"q": "Harrier"},
+    {"project": "harrier-awaiting-approval"},
+    {"publication_state": "in_review"},
+    {"publication_state": "draft"},
     {"search": "Kestrel"},
     {"partner": "osprey-reserve-flotilla"},
     {"project": "kestrel-contingency-plan"},
@@ -108,6 +117,13 @@ def published_and_drafts(source):
     )
     Citation.objects.create(source=source, section="Plans", excerpt="Kestrel activity passage", activity=activity)
     Citation.objects.create(source=source, section="Plans", excerpt="Osprey partner passage", partner=hidden)
+    in_review = Project.objects.create(
+        pk=REVIEW_PROJECT_ID, title=SECRETS["review project title"], slug=SECRETS["review project slug"],
+        description=SECRETS["review project description"], program=program, start_year=2020,
+        publication_state="in_review",
+    )  # fmt: skip
+    in_review.partners.set([vietnam])
+    in_review.fields.set([field])
     return published
 
 
@@ -137,7 +153,11 @@ def _walk_list(extra):
 def _walk(client, secrets):
     """Requests every URL of the walk anonymously; returns (requests, leaks, server
     errors, pages that showed the published project)."""
-    extra = {"slug": [SECRETS["draft project slug"], SECRETS["draft partner slug"], SECRETS["draft activity slug"]]}
+    extra = {
+        "slug": [
+            SECRETS[f"{kind} slug"] for kind in ("draft project", "draft partner", "draft activity", "review project")
+        ]
+    }
     requests = _walk_list(extra)
     # Anonymous API answers are cached per data version, which a test's writes (never
     # committed) do not move on: start from an empty cache, so every answer is this data's.
