@@ -81,7 +81,8 @@ CHANGE_REASON_SCHEMA = {
     "writeOnly": True,
     "maxLength": CHANGE_REASON_MAX,
     "description": "Why this change is made, for the record's history (this field or the X-Change-Reason "
-    "header). Required when the write changes the record's releasability.",
+    "header). Required for a change to a published record (or to an activity, report or citation of one), "
+    "and when the write changes the record's releasability.",
 }
 
 
@@ -271,7 +272,9 @@ def postprocess_errors_and_conditional_requests(result, generator, request, publ
                 )
                 responses["200"].setdefault("headers", {}).update(ETAG_HEADER)
                 responses.setdefault("304", {"description": "Not modified since the ETag given in If-None-Match."})
-            if method in {"post", "put", "patch"} and "requestBody" in operation:
+            if (method in {"post", "put", "patch"} and "requestBody" in operation) or (
+                is_detail and method == "delete"
+            ):
                 parameters.append(
                     {**_header_parameter("X-Change-Reason", CHANGE_REASON_SCHEMA["description"]),
                      "schema": {"type": "string", "maxLength": CHANGE_REASON_MAX}}

@@ -66,6 +66,20 @@ class CSVStreamMixin:
         return response
 
 
+def change_reason_header(request):
+    """The request's X-Change-Reason, checked as the payload's change_reason is (a 400
+    naming the header when it is too long), whether or not the payload gives one too;
+    None without one."""
+    header = request.headers.get("X-Change-Reason")
+    if header is None:
+        return None
+    try:
+        header = StrictCharField(max_length=CHANGE_REASON_MAX, allow_blank=True).run_validation(header)
+    except serializers.ValidationError as exc:
+        raise exceptions.ValidationError({"X-Change-Reason": exc.detail}) from None
+    return header.strip() or None
+
+
 class ETagMixin:
     """Every representation carries a strong ETag, a digest of its bytes
     (core.cache.responses.body_etag), so it changes whenever any byte could: the record's
@@ -133,12 +147,10 @@ class ETagMixin:
         return Response(data, headers={"ETag": self.representation_etag(data)})
 
     def destroy(self, request, *args, **kwargs):
+        reason = change_reason_header(request)  # a bad header is a 400 before anything is read
         with transaction.atomic():
             instance = self._locked_object(request)
             self._check_if_match(request, instance)
-            reason = (request.headers.get("X-Change-Reason") or "").strip() or None
-            if reason is not None and len(reason) > CHANGE_REASON_MAX:
-                raise exceptions.ValidationError({"X-Change-Reason": [f"At most {CHANGE_REASON_MAX} characters."]})
             if isinstance(instance, ReviewedModel) and instance.is_published():
                 raise exceptions.ValidationError(
                     {"publication_state": ["This record is published: withdraw it (with a reason) before deleting it."]}
@@ -219,10 +231,8 @@ class ReviewActionsMixin:
     def review_step(self, request, step):
         payload = ReviewStepSerializer(data=request.data if request.data else {})
         payload.is_valid(raise_exception=True)
-        given = payload.validated_data
-        text = given.get("comment") or given.get("change_reason") or request.headers.get("X-Change-Reason")
-        if text is not None and len(text) > CHANGE_REASON_MAX:
-            raise exceptions.ValidationError({"X-Change-Reason": [f"At most {CHANGE_REASON_MAX} characters."]})
+        given, header = payload.validated_data, change_reason_header(request)
+        text = given.get("comment") or given.get("change_reason") or header
         with transaction.atomic():
             instance = self._locked_object(request)
             self._check_if_match(request, instance)

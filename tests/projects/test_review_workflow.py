@@ -443,3 +443,17 @@ def test_the_admin_deletes_a_part_of_a_published_record_only_with_a_reason(edito
         "/admin/projects/activity/", {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"}
     )
     assert bulk.status_code == 403 and Activity.objects.filter(pk=other.pk).exists()
+
+
+def test_a_step_refuses_a_reason_header_too_long_whatever_the_payload_says(editor, draft_project):
+    answer = _api(editor).post(
+        f"/api/v1/projects/{draft_project.slug}/submit/",
+        {"comment": "fine"},
+        format="json",
+        HTTP_X_CHANGE_REASON="x" * 501,
+        HTTP_IF_MATCH='"not-the-etag"',
+    )
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "X-Change-Reason"
+    assert _state(draft_project.slug) == DRAFT
+    gone = _api(editor).delete(f"/api/v1/projects/{draft_project.slug}/", HTTP_X_CHANGE_REASON="x" * 501)
+    assert gone.status_code == 400 and gone.json()["errors"][0]["field"] == "X-Change-Reason"
