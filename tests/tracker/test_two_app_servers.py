@@ -63,7 +63,9 @@ for slug, release in (("for-vietnam", {"releasability": "partners", "releasable_
     project = Project.objects.create(slug=slug, title=slug, program=program, start_year=2016,
                                      publication_state="published", **release)
     project.partners.add(partner)
-print(Token.objects.create(user=user).key, Token.objects.create(user=liaison).key)
+reviewer = User.objects.create_user("two-servers-reviewer", is_staff=True)
+reviewer.groups.add(Group.objects.get(name="Reviewers"))
+print(*(Token.objects.create(user=someone).key for someone in (user, liaison, reviewer)))
 """
 
 
@@ -74,6 +76,8 @@ def _call(method, url, body=None, token=None):
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Token {token}")
+    if method != "GET":
+        request.add_header("X-Change-Reason", "Two servers test")  # a published record's change says why
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -103,7 +107,7 @@ def servers():
             [sys.executable, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=120,
             capture_output=True, text=True,
         )  # fmt: skip
-        token, liaison_token = setup.stdout.strip().splitlines()[-1].split()
+        token, liaison_token, reviewer_token = setup.stdout.strip().splitlines()[-1].split()
         processes, bases = [], []
         try:
             for _ in range(2):
@@ -120,7 +124,7 @@ def servers():
                 bases.append(f"http://127.0.0.1:{port}")
             for base in bases:
                 wait_for_http(f"{base}/healthz")
-            yield bases[0], bases[1], token, cluster.url, liaison_token
+            yield bases[0], bases[1], token, cluster.url, liaison_token, reviewer_token
         finally:
             for process in processes:
                 process.terminate()
@@ -137,7 +141,7 @@ def _descriptions(base, path="/api/v1/projects/?page_size=50"):
 
 
 def test_a_write_through_one_server_is_seen_at_once_through_the_other(servers):
-    a, b, token, database_url, _ = servers
+    a, b, token, database_url, _, _ = servers
     for base in (a, b):  # both have the list in the shared cache
         assert _descriptions(base)["p1"] == ""
         assert _descriptions(base)["p1"] == ""
@@ -158,12 +162,15 @@ def test_a_write_through_one_server_is_seen_at_once_through_the_other(servers):
 
 
 def test_a_new_project_counts_at_once_on_the_other_server(servers):
-    a, b, token, _, _ = servers
+    a, b, token, _, _, reviewer = servers
     before = _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"]
     payload = {"slug": "new", "title": "New", "program": "cba", "partners": ["vietnam"], "start_year": 2020,
                "published": True}  # fmt: skip
     status, body = _call("POST", f"{a}/api/v1/projects/", payload, token)
     assert status == 201, body
+    assert _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"] == before  # a draft
+    assert _call("POST", f"{a}/api/v1/projects/new/submit/", {}, token)[0] == 200
+    assert _call("POST", f"{b}/api/v1/projects/new/approve/", {}, reviewer)[0] == 200
     assert _call("GET", f"{b}/api/v1/projects/?page_size=1")[1]["count"] == before + 1
     counts = _call("GET", f"{b}/api/v1/reports/counts/?group_by=year")[1]["results"]
     assert {r["year"]: r["count"] for r in counts}[2020] >= 1
@@ -187,7 +194,7 @@ def test_no_audience_is_served_another_audiences_answer(servers):
     interleaved, through both servers, again and again (so the cache front and the shared
     response cache hold what they may): each gets its own answer every time, and an
     anonymous client that sends another audience's ETag gets the public answer, not a 304."""
-    a, b, editor, _, liaison = servers
+    a, b, editor, _, liaison, _ = servers
     who = {"anonymous": None, "liaison": liaison, "editor": editor}
     expected = {"anonymous": set(), "liaison": {"for-vietnam"}, "editor": {"for-vietnam", "internal-plan"}}
     hidden = {"for-vietnam", "internal-plan"}
