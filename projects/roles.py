@@ -21,15 +21,21 @@ ALL_ACTIONS = ["view", "add", "change", "delete"]
 REVIEW_PERMISSIONS = {"partners": ["review_partner"], "projects": ["review_project"]}
 
 
-def grant_review_permissions(apps, schema_editor):
-    """A migration's forwards function: the Reviewers group, which may view every tracked
-    model and review partners and projects."""
+def _create_permissions(apps):
+    """Every model's permissions, made now: Django makes them only after the whole migrate,
+    and a migration that grants them needs them before."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+
+
+def grant_review_permissions(apps, schema_editor):
+    """A migration's forwards function: the Reviewers group, which may view every tracked
+    model and review partners and projects."""
+    _create_permissions(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name="Reviewers")
@@ -54,12 +60,7 @@ def grant_role_permissions(model):
     the whole migrate)."""
 
     def grant(apps, schema_editor):
-        from django.contrib.auth.management import create_permissions
-
-        for app_config in apps.get_app_configs():
-            app_config.models_module = True
-            create_permissions(app_config, apps=apps, verbosity=0)
-            app_config.models_module = None
+        _create_permissions(apps)
         Group = apps.get_model("auth", "Group")
         Permission = apps.get_model("auth", "Permission")
         found = Permission.objects.filter(content_type__app_label="projects", content_type__model=model)
